@@ -1,0 +1,25 @@
+# make install | test | demo | lint  — each installs first when needed.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.mmdet_ohem-installed
+SRC := mmdet_ohem configs tools tests setup.py
+
+.PHONY: install test demo lint
+
+# Re-install only when the pins (tools/install.sh, setup.cfg) change.
+$(STAMP): tools/install.sh setup.cfg setup.py
+	bash tools/install.sh $(VENV)
+	touch $@
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest tests
+
+demo: $(STAMP)
+	$(PY) tools/demo.py
+
+lint: $(STAMP)
+	$(PY) -m flake8 $(SRC)
+	$(PY) -m isort --check-only --diff $(SRC)
+	$(PY) -m yapf --diff --recursive $(SRC)

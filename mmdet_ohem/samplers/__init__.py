@@ -1,0 +1,7 @@
+from .ohem_sampler import (CandidateRoIs, NonFiniteRoILossError,
+                           OnlineHardExampleSampler, roi_forward)
+
+__all__ = [
+    'CandidateRoIs', 'NonFiniteRoILossError', 'OnlineHardExampleSampler',
+    'roi_forward'
+]

@@ -1,0 +1,187 @@
+"""The OHEM decision: per-RoI losses and hard-RoI selection.
+
+Both functions are pure functions of tensors. Everything else in the package
+(the drop-in sampler and the two-copy RoI head) calls them, so the algorithm
+of Shrivastava et al. (CVPR 2016, Sec. 3) lives here and nowhere else.
+"""
+import math
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmcv.ops import batched_nms
+from torch import Tensor
+
+LOSS_TERMS = ('cls', 'bbox')
+
+
+def per_roi_loss(cls_score: Tensor,
+                 bbox_pred: Optional[Tensor],
+                 labels: Tensor,
+                 bbox_targets: Tensor,
+                 num_classes: int,
+                 reg_class_agnostic: bool = False,
+                 terms: Sequence[str] = LOSS_TERMS,
+                 beta: float = 1.0) -> Tensor:
+    """The loss of every RoI on its own: the score OHEM ranks RoIs by.
+
+    Softmax cross-entropy plus, for foreground RoIs only, smooth-L1 (``beta``
+    is 1/sigma^2 of the paper's sigma) summed over the 4 encoded deltas of
+    the assigned class. Unreduced and unnormalised, computed in fp32 whatever
+    the dtype of the inputs, so a half-precision forward cannot overflow the
+    ranking.
+
+    Args:
+        cls_score (Tensor): (n, num_classes + 1) logits, background last.
+        bbox_pred (Tensor, optional): (n, 4) if ``reg_class_agnostic`` else
+            (n, 4 * num_classes) deltas. Needed when ``'bbox' in terms``.
+        labels (Tensor): (n, ) long labels in [0, num_classes];
+            ``num_classes`` is background.
+        bbox_targets (Tensor): (n, 4) encoded regression targets; rows of
+            background RoIs are ignored.
+        num_classes (int): Number of object classes.
+        reg_class_agnostic (bool): Whether ``bbox_pred`` has one set of
+            deltas for all classes.
+        terms (Sequence[str]): Which of ``'cls'`` and ``'bbox'`` to add.
+        beta (float): Smooth-L1 transition point.
+
+    Returns:
+        Tensor: (n, ) fp32 loss per RoI.
+    """
+    num_rois = labels.numel()
+    if cls_score.size(-1) != num_classes + 1:
+        raise ValueError(
+            f'OHEM ranks RoIs by softmax cross-entropy and needs '
+            f'num_classes + 1 = {num_classes + 1} scores per RoI, got '
+            f'{cls_score.size(-1)} (a sigmoid classifier cannot be ranked)')
+    loss = cls_score.new_zeros(num_rois, dtype=torch.float32)
+    if 'cls' in terms:
+        loss = loss + F.cross_entropy(
+            cls_score.float(), labels, reduction='none')
+    if 'bbox' in terms and num_rois > 0:
+        if bbox_pred is None:
+            raise ValueError("loss term 'bbox' needs bbox_pred")
+        fg = (labels >= 0) & (labels < num_classes)
+        deltas = bbox_pred.float().view(num_rois, -1, 4)
+        cls_idx = labels.clamp(max=num_classes - 1)
+        if reg_class_agnostic:
+            cls_idx = torch.zeros_like(cls_idx)
+        fg_deltas = deltas[torch.arange(num_rois, device=labels.device),
+                           cls_idx]
+        smooth_l1 = F.smooth_l1_loss(
+            fg_deltas, bbox_targets.float(), beta=beta,
+            reduction='none').sum(dim=1)
+        loss = loss + torch.where(fg, smooth_l1, torch.zeros_like(smooth_l1))
+    return loss
+
+
+def rank_within_groups(groups: Tensor, num_groups: int) -> Tensor:
+    """Position of every element among the earlier elements of its group.
+
+    Args:
+        groups (Tensor): (n, ) long group ids in [0, num_groups).
+        num_groups (int): Number of groups.
+
+    Returns:
+        Tensor: (n, ) long; ``r[i]`` counts the ``j < i`` with
+        ``groups[j] == groups[i]``.
+    """
+    order = torch.sort(groups, stable=True).indices
+    counts = torch.bincount(groups, minlength=num_groups)
+    starts = torch.cumsum(counts, 0) - counts
+    rank = torch.empty_like(groups)
+    rank[order] = torch.arange(
+        groups.numel(), device=groups.device) - starts[groups[order]]
+    return rank
+
+
+def select_hard_examples(losses: Tensor,
+                         boxes: Tensor,
+                         img_ids: Tensor,
+                         num_imgs: int,
+                         num_per_img: int,
+                         nms_thr: Optional[float] = 0.7,
+                         nms_groups: Optional[Tensor] = None,
+                         is_pos: Optional[Tensor] = None,
+                         max_pos_fraction: Optional[float] = None,
+                         min_pos_fraction: Optional[float] = None) -> Tensor:
+    """Pick the hard RoIs of a batch: NMS by loss, then top-k per image.
+
+    RoIs are ranked by loss, hardest first; equal losses keep their input
+    order, so the result is a deterministic function of the inputs. NMS with
+    the rank as score removes every RoI that overlaps a harder one of the same
+    image (and of the same ``nms_groups`` value, e.g. the assigned label, as
+    in the authors' code) by IoU > ``nms_thr``. Of the survivors, each image
+    keeps its ``num_per_img`` hardest, with no foreground:background ratio
+    unless the optional caps ask for one.
+
+    Args:
+        losses (Tensor): (n, ) finite per-RoI losses; larger is harder.
+        boxes (Tensor): (n, 4) RoI boxes (x1, y1, x2, y2), used by NMS.
+        img_ids (Tensor): (n, ) long image index of each RoI.
+        num_imgs (int): Number of images; ``img_ids`` lie in
+            [0, num_imgs).
+        num_per_img (int): Budget of hard RoIs per image.
+        nms_thr (float, optional): IoU threshold of the de-duplication;
+            None turns it off.
+        nms_groups (Tensor, optional): (n, ) long ids >= 0; NMS compares
+            only RoIs with equal ids (class-aware NMS when these are the
+            labels). None compares all RoIs of an image.
+        is_pos (Tensor, optional): (n, ) bool foreground flags; needed by
+            the fraction caps.
+        max_pos_fraction (float, optional): At most
+            ``floor(num_per_img * max_pos_fraction)`` foreground RoIs per
+            image.
+        min_pos_fraction (float, optional): At least
+            ``ceil(num_per_img * min_pos_fraction)`` foreground RoIs per
+            image, as far as the image has them.
+
+    Returns:
+        Tensor: (k, ) long indices into the inputs, grouped by image in
+        ascending order, hardest first within an image.
+    """
+    device = losses.device
+    if losses.numel() == 0:
+        return torch.zeros(0, dtype=torch.long, device=device)
+    order = torch.sort(losses, descending=True, stable=True).indices
+    if nms_thr is None:
+        keep = order
+    else:
+        # Distinct scores make NMS visit RoIs exactly in `order`, so equal
+        # losses cannot leave the result to the kernel's unstable sort.
+        rank_score = torch.empty_like(losses, dtype=torch.float32)
+        rank_score[order] = torch.arange(
+            losses.numel(), 0, -1, device=device, dtype=torch.float32)
+        groups = img_ids
+        if nms_groups is not None:
+            groups = img_ids * (int(nms_groups.max()) + 1) + nms_groups
+        _, keep = batched_nms(
+            boxes.float(), rank_score, groups,
+            dict(type='nms', iou_threshold=nms_thr))
+    # A stable sort by image keeps the hardest-first order inside images.
+    keep = keep[torch.sort(img_ids[keep], stable=True).indices]
+    keep_imgs = img_ids[keep]
+    rank = rank_within_groups(keep_imgs, num_imgs)
+    if max_pos_fraction is None and min_pos_fraction is None:
+        return keep[rank < num_per_img]
+
+    pos = is_pos[keep]
+    # fewer candidates than the budget: the budget shrinks to all of them
+    budget = torch.bincount(keep_imgs, minlength=num_imgs).clamp(
+        max=num_per_img)
+    num_pos_avail = torch.bincount(keep_imgs[pos], minlength=num_imgs)
+    num_neg_avail = torch.bincount(keep_imgs[~pos], minlength=num_imgs)
+    num_pos = torch.bincount(
+        keep_imgs[pos & (rank < num_per_img)], minlength=num_imgs)
+    if min_pos_fraction is not None:
+        num_pos = num_pos.clamp(min=math.ceil(num_per_img * min_pos_fraction))
+    if max_pos_fraction is not None:
+        num_pos = num_pos.clamp(
+            max=math.floor(num_per_img * max_pos_fraction))
+    num_pos = torch.minimum(num_pos, num_pos_avail)
+    num_neg = torch.minimum(budget - num_pos, num_neg_avail)
+    # rank among the RoIs of the same image and the same fg/bg side
+    side_rank = rank_within_groups(keep_imgs * 2 + pos.long(), num_imgs * 2)
+    selected = torch.where(pos, side_rank < num_pos[keep_imgs],
+                           side_rank < num_neg[keep_imgs])
+    return keep[selected]
