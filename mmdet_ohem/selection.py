@@ -155,9 +155,8 @@ def select_hard_examples(losses: Tensor,
         groups = img_ids
         if nms_groups is not None:
             groups = img_ids * (int(nms_groups.max()) + 1) + nms_groups
-        _, keep = batched_nms(
-            boxes.float(), rank_score, groups,
-            dict(type='nms', iou_threshold=nms_thr))
+        _, keep = batched_nms(boxes.float(), rank_score, groups,
+                              dict(type='nms', iou_threshold=nms_thr))
     # A stable sort by image keeps the hardest-first order inside images.
     keep = keep[torch.sort(img_ids[keep], stable=True).indices]
     keep_imgs = img_ids[keep]
@@ -167,8 +166,8 @@ def select_hard_examples(losses: Tensor,
 
     pos = is_pos[keep]
     # fewer candidates than the budget: the budget shrinks to all of them
-    budget = torch.bincount(keep_imgs, minlength=num_imgs).clamp(
-        max=num_per_img)
+    budget = torch.bincount(
+        keep_imgs, minlength=num_imgs).clamp(max=num_per_img)
     num_pos_avail = torch.bincount(keep_imgs[pos], minlength=num_imgs)
     num_neg_avail = torch.bincount(keep_imgs[~pos], minlength=num_imgs)
     num_pos = torch.bincount(
@@ -176,12 +175,10 @@ def select_hard_examples(losses: Tensor,
     if min_pos_fraction is not None:
         num_pos = num_pos.clamp(min=math.ceil(num_per_img * min_pos_fraction))
     if max_pos_fraction is not None:
-        num_pos = num_pos.clamp(
-            max=math.floor(num_per_img * max_pos_fraction))
+        num_pos = num_pos.clamp(max=math.floor(num_per_img * max_pos_fraction))
     num_pos = torch.minimum(num_pos, num_pos_avail)
     num_neg = torch.minimum(budget - num_pos, num_neg_avail)
     # rank among the RoIs of the same image and the same fg/bg side
     side_rank = rank_within_groups(keep_imgs * 2 + pos.long(), num_imgs * 2)
-    selected = torch.where(pos, side_rank < num_pos[keep_imgs],
-                           side_rank < num_neg[keep_imgs])
-    return keep[selected]
+    quota = torch.where(pos, num_pos[keep_imgs], num_neg[keep_imgs])
+    return keep[side_rank < quota]

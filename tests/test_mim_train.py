@@ -16,7 +16,10 @@ ITERS = 4
 def mim(*args, cwd):
     cmd = [osp.join(osp.dirname(sys.executable), 'mim'), *args]
     proc = subprocess.run(
-        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cmd,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True)
     assert proc.returncode == 0, proc.stdout[-4000:]
     return proc.stdout
@@ -25,8 +28,12 @@ def mim(*args, cwd):
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('voc')
-    make_voc_dataset(str(root), num_trainval=8, num_test=4,
-                     img_size=(96, 128), max_proposals=60)
+    make_voc_dataset(
+        str(root),
+        num_trainval=8,
+        num_test=4,
+        img_size=(96, 128),
+        max_proposals=60)
     return str(root)
 
 
@@ -48,9 +55,15 @@ def test_mim_train_logs_hard_set_statistics_and_mim_test_loads_it(
     plain head) train through mim and log the hard-set statistics; the
     checkpoint they write loads in `mim test` under torch's weights_only."""
     work_dir = str(tmp_path / 'work')
-    log = mim('train', 'mmdet', CONFIG, '--work-dir', work_dir,
-              *options(data_root), f'model.roi_head.type={roi_head}',
-              cwd=str(tmp_path))
+    log = mim(
+        'train',
+        'mmdet',
+        CONFIG,
+        '--work-dir',
+        work_dir,
+        *options(data_root),
+        f'model.roi_head.type={roi_head}',
+        cwd=str(tmp_path))
     lines = re.findall(r'Iter\(train\) \[\s*\d+/\d+\].*', log)
     assert len(lines) == ITERS, log[-3000:]
     stats = dict(re.findall(r'(ohem_\w+): ([\d.]+)', lines[-1]))
@@ -64,7 +77,14 @@ def test_mim_train_logs_hard_set_statistics_and_mim_test_loads_it(
     if roi_head == 'StandardRoIHead':
         return
     checkpoint = osp.join(work_dir, f'iter_{ITERS}.pth')
-    log = mim('test', 'mmdet', CONFIG, '--checkpoint', checkpoint,
-              '--work-dir', work_dir, *options(data_root)[:4],
-              cwd=str(tmp_path))
+    log = mim(
+        'test',
+        'mmdet',
+        CONFIG,
+        '--checkpoint',
+        checkpoint,
+        '--work-dir',
+        work_dir,
+        *options(data_root)[:4],
+        cwd=str(tmp_path))
     assert re.search(r'pascal_voc/mAP: \d\.\d{4}', log), log[-3000:]

@@ -68,14 +68,14 @@ def test_gradients_equal_naive_masked_loss_over_all_rois():
             head.bbox_sampler.sample(assign, proposals, sample.gt_instances))
     from mmdet.structures.bbox import bbox2roi
     rois = bbox2roi([c.priors for c in candidates])
-    cls_score, bbox_pred = head.bbox_head(
-        head.bbox_roi_extractor(x, rois))
+    cls_score, bbox_pred = head.bbox_head(head.bbox_roi_extractor(x, rois))
     labels, label_w, targets, bbox_w = head.bbox_head.get_targets(
         candidates, head.train_cfg)
     is_hard = torch.cat([
-        torch.cat([torch.isin(c.pos_inds, h.pos_inds),
-                   torch.isin(c.neg_inds, h.neg_inds)])
-        for c, h in zip(candidates, hard)
+        torch.cat([
+            torch.isin(c.pos_inds, h.pos_inds),
+            torch.isin(c.neg_inds, h.neg_inds)
+        ]) for c, h in zip(candidates, hard)
     ]).float()
     num_hard = int(is_hard.sum())
     assert 0 < num_hard < len(is_hard), 'the test needs easy RoIs to zero'
@@ -109,8 +109,8 @@ def test_drop_in_sampler_picks_the_same_rois_as_the_head():
     assert len(hard_boxes(sampled)) > 0
     torch.testing.assert_close(head_loss, plain_loss, rtol=1e-5, atol=0)
     for name, grad in head_grads.items():
-        torch.testing.assert_close(grad, plain_grads[name], rtol=1e-4,
-                                   atol=1e-7)
+        torch.testing.assert_close(
+            grad, plain_grads[name], rtol=1e-4, atol=1e-7)
 
 
 def test_readonly_pass_keeps_no_graph_and_backward_sees_hard_rois_only():
@@ -148,8 +148,8 @@ def test_training_log_gets_hard_set_statistics():
         assert f'train/{key}' in scalars, key
     assert scalars['train/ohem_num_hard'].current() == SAMPLER['num']
     # the hard set is harder than the average RoI
-    assert (scalars['train/ohem_hard_loss'].current() >
-            scalars['train/ohem_all_loss'].current())
+    assert (scalars['train/ohem_hard_loss'].current()
+            > scalars['train/ohem_all_loss'].current())
 
 
 def test_readonly_eval_mode_is_restored_and_dropout_matters():
@@ -162,8 +162,8 @@ def test_readonly_eval_mode_is_restored_and_dropout_matters():
     for mode in ('train', 'eval'):
         model = build(
             tiny_fast_rcnn(
-                bbox_head=bbox_head,
-                sampler=dict(SAMPLER, readonly_mode=mode)))
+                bbox_head=bbox_head, sampler=dict(SAMPLER,
+                                                  readonly_mode=mode)))
         seen = []
         model.roi_head.bbox_head.register_forward_pre_hook(
             lambda m, i: seen.append(m.training))
@@ -208,8 +208,7 @@ def test_ignore_boxes_are_never_background():
         ignore_iof_thr=0.5)
     model = build(
         tiny_fast_rcnn(
-            assigner=assigner, sampler=dict(SAMPLER, num=1000,
-                                            nms_thr=None)))
+            assigner=assigner, sampler=dict(SAMPLER, num=1000, nms_thr=None)))
     imgs, samples = tiny_batch()
     ignore = torch.tensor([[40., 0., 96., 64.]])
     for s in samples:
@@ -228,17 +227,19 @@ def test_non_finite_loss_names_the_image():
     model = build(tiny_fast_rcnn())
     with torch.no_grad():
         model.roi_head.bbox_head.fc_cls.bias[0] = float('nan')
-    with pytest.raises(NonFiniteRoILossError,
-                       match="image 'img_0.jpg': 43 of 43 RoIs"):
+    with pytest.raises(
+            NonFiniteRoILossError, match="image 'img_0.jpg': 43 of 43 RoIs"):
         train_step(model, tiny_batch())
 
 
 def test_head_needs_our_sampler_and_sampler_rejects_unknown_keys():
     with pytest.raises(TypeError, match='OnlineHardExampleSampler'):
-        build(tiny_fast_rcnn(sampler=dict(type='RandomSampler', num=8,
-                                          pos_fraction=0.25)))
-    with pytest.raises(TypeError, match="unknown keys \\['nms_thresh'\\]"
-                       ".*'nms_thr'"):
+        build(
+            tiny_fast_rcnn(
+                sampler=dict(type='RandomSampler', num=8, pos_fraction=0.25)))
+    with pytest.raises(
+            TypeError, match="unknown keys \\['nms_thresh'\\]"
+            ".*'nms_thr'"):
         build(tiny_fast_rcnn(sampler=dict(SAMPLER, nms_thresh=0.7)))
     with pytest.raises(ValueError, match='readonly_mode'):
         build(tiny_fast_rcnn(sampler=dict(SAMPLER, readonly_mode='test')))

@@ -109,12 +109,13 @@ def tiny_batch(num_imgs=2,
         wh = 12 + torch.rand(n_gt, 2, generator=gen) * 20
         gt = torch.cat([xy, xy + wh], dim=1)
         # half the proposals around GT boxes, half anywhere
-        near = gt[torch.randint(max(n_gt, 1), (n_prop // 2, ),
-                                generator=gen)] if n_gt else gt.new_zeros(
-                                    0, 4)
+        near = gt[torch.randint(
+            max(n_gt, 1),
+            (n_prop // 2, ), generator=gen)] if n_gt else gt.new_zeros(0, 4)
         near = near + torch.randn(len(near), 4, generator=gen) * 4
-        xy = torch.rand(n_prop - len(near), 2, generator=gen) * torch.tensor(
-            [w - 16, h - 16])
+        xy = torch.rand(
+            n_prop - len(near), 2, generator=gen) * torch.tensor(
+                [w - 16, h - 16])
         wh = 8 + torch.rand(len(xy), 2, generator=gen) * 40
         anywhere = torch.cat([xy, xy + wh], dim=1)
         props = torch.cat([near, anywhere])

@@ -23,7 +23,9 @@ DATA_ROOT = 'data/ohem_demo'
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        '--iters', type=int, default=None,
+        '--iters',
+        type=int,
+        default=None,
         help='training iterations (default: the config\'s)')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     return parser.parse_args()
@@ -34,7 +36,10 @@ def mim(*args):
     cmd = [osp.join(osp.dirname(sys.executable), 'mim'), *args]
     print('$', ' '.join(cmd), flush=True)
     proc = subprocess.run(
-        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cmd,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True)
     if proc.returncode != 0:
         print(proc.stdout[-5000:])

@@ -158,6 +158,8 @@ param_scheduler = [
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=max_iters,
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=max_iters,
         max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

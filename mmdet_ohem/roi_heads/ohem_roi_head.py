@@ -39,10 +39,9 @@ class OHEMRoIHead(StandardRoIHead):
         if self.bbox_sampler is None:
             return  # built for testing only
         if not isinstance(self.bbox_sampler, OnlineHardExampleSampler):
-            raise TypeError(
-                'OHEMRoIHead needs train_cfg.rcnn.sampler of type '
-                "'OnlineHardExampleSampler', got "
-                f"'{type(self.bbox_sampler).__name__}'")
+            raise TypeError('OHEMRoIHead needs train_cfg.rcnn.sampler of type '
+                            "'OnlineHardExampleSampler', got "
+                            f"'{type(self.bbox_sampler).__name__}'")
         # Per-image sampling only gathers candidates; bbox_loss mines them.
         self.bbox_sampler.defer_selection = True
 

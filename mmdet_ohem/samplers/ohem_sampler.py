@@ -60,11 +60,16 @@ class CandidateRoIs(SamplingResult):
     was built from so that the hard subset can be cut out of it.
     """
 
-    def __init__(self, pos_inds: Tensor, neg_inds: Tensor, priors: Tensor,
-                 gt_bboxes: Tensor, assign_result: AssignResult,
-                 gt_flags: Tensor, num_invalid: int = 0) -> None:
-        super().__init__(pos_inds, neg_inds, priors, gt_bboxes,
-                         assign_result, gt_flags)
+    def __init__(self,
+                 pos_inds: Tensor,
+                 neg_inds: Tensor,
+                 priors: Tensor,
+                 gt_bboxes: Tensor,
+                 assign_result: AssignResult,
+                 gt_flags: Tensor,
+                 num_invalid: int = 0) -> None:
+        super().__init__(pos_inds, neg_inds, priors, gt_bboxes, assign_result,
+                         gt_flags)
         self._build_args = (priors, gt_bboxes, assign_result, gt_flags)
         self.num_invalid = num_invalid
 
@@ -75,8 +80,8 @@ class CandidateRoIs(SamplingResult):
             pos_keep (Tensor): Indices into ``pos_inds``.
             neg_keep (Tensor): Indices into ``neg_inds``.
         """
-        return SamplingResult(self.pos_inds[pos_keep],
-                              self.neg_inds[neg_keep], *self._build_args)
+        return SamplingResult(self.pos_inds[pos_keep], self.neg_inds[neg_keep],
+                              *self._build_args)
 
 
 def roi_forward(roi_head: StandardRoIHead, x: Tuple[Tensor],
@@ -183,15 +188,14 @@ class OnlineHardExampleSampler:
             raise TypeError(
                 f'{type(self).__name__} got unknown keys {sorted(kwargs)}; '
                 f'valid keys are {valid}')
-        _check(isinstance(num, int) and num > 0, 'num', num,
-               'a positive int')
+        _check(isinstance(num, int) and num > 0, 'num', num, 'a positive int')
         _check(nms_thr is None or 0 < nms_thr <= 1, 'nms_thr', nms_thr,
                'None or in (0, 1]')
         _check(
             len(loss_terms) > 0 and set(loss_terms) <= set(LOSS_TERMS),
             'loss_terms', loss_terms, f'a non-empty subset of {LOSS_TERMS}')
-        _check(readonly_mode in READONLY_MODES, 'readonly_mode',
-               readonly_mode, f'one of {READONLY_MODES}')
+        _check(readonly_mode in READONLY_MODES, 'readonly_mode', readonly_mode,
+               f'one of {READONLY_MODES}')
         _check(readonly_dtype in READONLY_DTYPES, 'readonly_dtype',
                readonly_dtype, f'one of {list(READONLY_DTYPES)}')
         _check(readonly_chunk_size > 0, 'readonly_chunk_size',
@@ -261,17 +265,16 @@ class OnlineHardExampleSampler:
         if self.add_gt_as_proposals and len(gt_bboxes) > 0:
             priors = cat_boxes([gt_bboxes, priors], dim=0)
             assign_result.add_gt_(gt_instances.labels)
-            gt_flags = torch.cat(
-                [gt_flags.new_ones(len(gt_bboxes)), gt_flags])
+            gt_flags = torch.cat([gt_flags.new_ones(len(gt_bboxes)), gt_flags])
         boxes = get_box_tensor(priors)
-        valid = (torch.isfinite(boxes).all(dim=1)
-                 & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]))
+        valid = (
+            torch.isfinite(boxes).all(dim=1)
+            & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]))
         gt_inds = assign_result.gt_inds
         pos_inds = torch.nonzero((gt_inds > 0) & valid).view(-1)
         neg_inds = torch.nonzero((gt_inds == 0) & valid).view(-1)
         return CandidateRoIs(pos_inds, neg_inds, priors, gt_bboxes,
-                             assign_result, gt_flags,
-                             int((~valid).sum()))
+                             assign_result, gt_flags, int((~valid).sum()))
 
     def mine(self, roi_head: StandardRoIHead, x: Sequence[Tensor],
              candidates: List[CandidateRoIs]) -> List[SamplingResult]:
@@ -290,8 +293,7 @@ class OnlineHardExampleSampler:
         rois = bbox2roi([c.priors for c in candidates])
         labels, _, bbox_targets, _ = bbox_head.get_targets(
             candidates, roi_head.train_cfg, concat=True)
-        losses = self.readonly_losses(roi_head, x, rois, labels,
-                                      bbox_targets)
+        losses = self.readonly_losses(roi_head, x, rois, labels, bbox_targets)
         img_ids = rois[:, 0].long()
         num_rois = [len(c.pos_inds) + len(c.neg_inds) for c in candidates]
         _check_finite(losses, img_ids, num_rois)
@@ -355,8 +357,8 @@ class OnlineHardExampleSampler:
                 losses.append(
                     per_roi_loss(cls_score, bbox_pred, labels[part],
                                  bbox_targets[part], bbox_head.num_classes,
-                                 bbox_head.reg_class_agnostic,
-                                 self.loss_terms, self.smooth_l1_beta))
+                                 bbox_head.reg_class_agnostic, self.loss_terms,
+                                 self.smooth_l1_beta))
         if not losses:
             return rois.new_zeros(0)
         return torch.cat(losses)
@@ -378,8 +380,8 @@ class OnlineHardExampleSampler:
         message_hub = MessageHub.get_current_instance()
         for key, value in zip(STAT_KEYS, stats):
             message_hub.update_scalar(f'train/{key}', value)
-        message_hub.update_scalar(
-            'train/ohem_invalid_rois', sum(c.num_invalid for c in candidates))
+        message_hub.update_scalar('train/ohem_invalid_rois',
+                                  sum(c.num_invalid for c in candidates))
 
 
 STAT_KEYS = ('ohem_num_hard', 'ohem_hard_fg_frac', 'ohem_all_fg_frac',

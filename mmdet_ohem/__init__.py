@@ -1,0 +1,16 @@
+"""Online Hard Example Mining for MMDetection 3.x.
+
+Importing the package registers everything a config refers to by ``type=``.
+"""
+from . import checkpoint  # lets torch>=2.6 load our checkpoints safely
+from . import roi_heads  # registers OHEMRoIHead
+from . import samplers  # registers OnlineHardExampleSampler
+from .selection import per_roi_loss, select_hard_examples
+from .version import __version__
+
+checkpoint.register_safe_checkpoints()
+
+__all__ = [
+    '__version__', 'per_roi_loss', 'select_hard_examples', 'roi_heads',
+    'samplers', 'checkpoint'
+]
