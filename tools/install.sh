@@ -39,7 +39,9 @@ if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'
             "(once; ~14 min on 2 cores) into $WHEELS"
         mkdir -p "$WHEELS"
         BUILD=$(mktemp -d)
-        MAX_JOBS=${MAX_JOBS:-$(nproc)} pip wheel -q --no-deps \
+        # --no-cache-dir: our cache above is the only one, so a missing
+        # wheel really rebuilds for this torch.
+        MAX_JOBS=${MAX_JOBS:-$(nproc)} pip wheel -q --no-deps --no-cache-dir \
             --no-build-isolation -w "$BUILD" "mmcv==$MMCV_VERSION"
         mv "$BUILD"/mmcv-*.whl "$WHEELS"/  # whole wheels only
         rm -rf "$BUILD"
