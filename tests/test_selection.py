@@ -218,3 +218,27 @@ def test_per_roi_loss_refuses_sigmoid_scores():
             torch.zeros(2, 4),
             3,
             terms=('cls', ))
+
+
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason='needs mmcv CUDA ops and a GPU')
+def test_cuda_selection_equals_cpu():
+    gen = torch.Generator().manual_seed(0)
+    n = 4000
+    xy = torch.rand(n, 2, generator=gen) * 500
+    boxes = torch.cat([xy, xy + 20 + torch.rand(n, 2, generator=gen) * 200],
+                      dim=1)
+    # quantised losses produce many ties: the tie-break must hold on CUDA
+    losses = (torch.rand(n, generator=gen) * 50).round() / 10
+    img_ids = (torch.arange(n) >= n // 2).long()
+    labels = torch.randint(21, (n, ), generator=gen)
+    args = dict(num_imgs=2, num_per_img=64, nms_thr=0.7)
+    cpu = select_hard_examples(
+        losses, boxes, img_ids, nms_groups=labels, **args)
+    cuda = select_hard_examples(
+        losses.cuda(),
+        boxes.cuda(),
+        img_ids.cuda(),
+        nms_groups=labels.cuda(),
+        **args)
+    assert cuda.cpu().tolist() == cpu.tolist()

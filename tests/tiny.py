@@ -1,12 +1,15 @@
 """A tiny Fast R-CNN and generated batches for CPU tests."""
 import copy
+import os.path as osp
 
 import torch
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
-from mmengine.config import ConfigDict
+from mmengine.config import Config, ConfigDict
 from mmengine.structures import InstanceData
 
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO_CONFIG = osp.join(REPO, 'configs/demo/fast_rcnn_tiny_ohem_synthvoc.py')
 NUM_CLASSES = 3
 
 SAMPLER = dict(type='OnlineHardExampleSampler', num=8, nms_thr=0.7)
@@ -16,68 +19,28 @@ def tiny_fast_rcnn(roi_head='OHEMRoIHead',
                    sampler=SAMPLER,
                    bbox_head=None,
                    assigner=None):
-    """Config of a Fast R-CNN with an 8-px-stride, 16-channel backbone."""
+    """The demo's OHEM Fast R-CNN, shrunk: 16-channel backbone of stride 8,
+    32-unit fcs, frozen batch norm, 3 classes."""
+    model = Config.fromfile(DEMO_CONFIG).model
+    model.backbone.update(
+        stem_channels=8,
+        base_channels=8,
+        norm_cfg=dict(type='BN', requires_grad=False),
+        norm_eval=True)
+    model.roi_head.type = roi_head
+    model.roi_head.bbox_roi_extractor.out_channels = 16
     if bbox_head is None:
-        bbox_head = dict(
-            type='Shared2FCBBoxHead',
-            in_channels=16,
-            fc_out_channels=32,
-            roi_feat_size=7,
-            num_classes=NUM_CLASSES,
-            bbox_coder=dict(
-                type='DeltaXYWHBBoxCoder',
-                target_means=[0., 0., 0., 0.],
-                target_stds=[0.1, 0.1, 0.2, 0.2]),
-            reg_class_agnostic=False,
-            loss_cls=dict(type='CrossEntropyLoss', loss_weight=1.0),
-            loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0))
-    if assigner is None:
-        assigner = dict(
-            type='MaxIoUAssigner',
-            pos_iou_thr=0.5,
-            neg_iou_thr=0.5,
-            min_pos_iou=0.5,
-            match_low_quality=False,
-            ignore_iof_thr=-1)
-    return dict(
-        type='FastRCNN',
-        data_preprocessor=dict(
-            type='DetDataPreprocessor',
-            mean=[0., 0., 0.],
-            std=[255., 255., 255.],
-            bgr_to_rgb=False,
-            pad_size_divisor=8),
-        backbone=dict(
-            type='ResNet',
-            depth=18,
-            num_stages=2,
-            strides=(1, 2),
-            dilations=(1, 1),
-            out_indices=(1, ),
-            stem_channels=8,
-            base_channels=8,
-            frozen_stages=-1,
-            norm_cfg=dict(type='BN', requires_grad=False),
-            norm_eval=True,
-            init_cfg=None),
-        roi_head=dict(
-            type=roi_head,
-            bbox_roi_extractor=dict(
-                type='SingleRoIExtractor',
-                roi_layer=dict(
-                    type='RoIAlign', output_size=7, sampling_ratio=2),
-                out_channels=16,
-                featmap_strides=[8]),
-            bbox_head=bbox_head),
-        train_cfg=dict(
-            rcnn=dict(
-                assigner=assigner, sampler=sampler, pos_weight=-1,
-                debug=False)),
-        test_cfg=dict(
-            rcnn=dict(
-                score_thr=0.05,
-                nms=dict(type='nms', iou_threshold=0.3),
-                max_per_img=100)))
+        bbox_head = model.roi_head.bbox_head
+        bbox_head.update(
+            in_channels=16, fc_out_channels=32, num_classes=NUM_CLASSES)
+    model.roi_head.bbox_head = bbox_head
+    model.data_preprocessor.update(
+        mean=[0., 0., 0.], std=[255., 255., 255.], bgr_to_rgb=False)
+    rcnn = model.train_cfg.rcnn
+    rcnn.sampler = sampler
+    if assigner is not None:
+        rcnn.assigner = assigner
+    return model.to_dict()
 
 
 def build(cfg, seed=0):
