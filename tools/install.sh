@@ -27,9 +27,6 @@ pip() { "$PY" -m pip --disable-pip-version-check "$@"; }
 
 log "torch $TORCH_VERSION"
 pip install -q wheel ninja psutil "torch==$TORCH_VERSION"
-# mmcv's setup.py needs pkg_resources, which setuptools>=70 dropped; torch
-# asks for a newer setuptools but needs it only to build extensions.
-pip install -q 'setuptools<70'
 
 TORCH_BUILD=$("$PY" -c 'import torch; print(torch.__version__)')
 WHEELS="$CACHE/wheels/torch-$TORCH_BUILD"
@@ -38,6 +35,9 @@ if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'
         log "building mmcv $MMCV_VERSION with ops for torch $TORCH_BUILD" \
             "(once; ~14 min on 2 cores) into $WHEELS"
         mkdir -p "$WHEELS"
+        # mmcv's setup.py needs pkg_resources, which setuptools>=70 dropped;
+        # torch asks for a newer one but needs it only to build extensions.
+        pip install -q 'setuptools<70'
         BUILD=$(mktemp -d)
         # --no-cache-dir: our cache above is the only one, so a missing
         # wheel really rebuilds for this torch.
@@ -54,8 +54,9 @@ log "mmengine, mmdet and tools"
 pip install -q "mmengine==$MMENGINE_VERSION" "mmdet==$MMDET_VERSION" \
     pycocotools scipy matplotlib "opencv-python==$OPENCV_VERSION" \
     pytest flake8 isort yapf
-# openmim pulls openxlab, which downgrades setuptools and requests; both
-# still work for everything here.
+# openmim pulls openxlab, which downgrades setuptools and requests; pip
+# then reports that torch asks for setuptools>=77, which only its extension
+# builder uses: everything here works.
 pip install -q "openmim==$OPENMIM_VERSION"
 pip install -q --no-deps --no-build-isolation -e .
 "$PY" -c 'import mmdet_ohem; print("[install] mmdet_ohem", mmdet_ohem.__version__)'
