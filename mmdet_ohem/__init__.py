@@ -3,6 +3,10 @@
 Importing the package registers everything a config refers to by ``type=``.
 """
 from . import checkpoint  # lets torch>=2.6 load our checkpoints safely
+from . import datasets  # registers ProposalVOCDataset, ProposalCocoDataset
+from . import evaluation  # registers VOCSubmissionMetric
+from . import hooks  # registers NonFiniteLossHook, ExactResumeHook
+from . import models  # registers the VGG trunks and the dropout box head
 from . import roi_heads  # registers OHEMRoIHead
 from . import samplers  # registers OnlineHardExampleSampler
 from .selection import per_roi_loss, select_hard_examples
@@ -12,5 +16,5 @@ checkpoint.register_safe_checkpoints()
 
 __all__ = [
     '__version__', 'per_roi_loss', 'select_hard_examples', 'roi_heads',
-    'samplers', 'checkpoint'
+    'samplers', 'checkpoint', 'hooks', 'datasets', 'evaluation', 'models'
 ]

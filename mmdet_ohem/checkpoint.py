@@ -61,6 +61,18 @@ def _reduce_history_buffer(buffer):
     return HistoryBuffer, (logs.tolist(), counts.tolist(), buffer.max_length)
 
 
+#: File name -> how to make that file, for checkpoints that configs expect
+#: users to create (e.g. converted ImageNet weights).
+MISSING_CHECKPOINT_HINTS = {}
+
+
+def missing_checkpoint_message(filename: str) -> str:
+    """Say that ``filename`` is missing and, if known, how to make it."""
+    msg = f'checkpoint file {filename} does not exist'
+    hint = MISSING_CHECKPOINT_HINTS.get(osp.basename(filename))
+    return f'{msg}. {hint}' if hint else f'{msg}.'
+
+
 def load_from_local_weights_only(filename, map_location):
     """Load a local checkpoint with ``torch.load(weights_only=True)``.
 
@@ -81,7 +93,7 @@ def load_from_local_weights_only(filename, map_location):
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
+        raise FileNotFoundError(missing_checkpoint_message(filename))
     try:
         return torch.load(
             filename, map_location=map_location, weights_only=True)
@@ -164,10 +176,30 @@ def convert_trusted_checkpoint(src, dst):
     """
     register_safe_checkpoints()
     checkpoint = torch.load(src, map_location='cpu', weights_only=False)
+    save_checkpoint_safely(checkpoint, dst, source=src)
+
+
+def save_checkpoint_safely(checkpoint, dst, source=None):
+    """Save a checkpoint that is sure to load with ``weights_only=True``.
+
+    It is written to a temporary file beside ``dst``, loaded back with
+    ``weights_only=True``, and only then renamed to ``dst``: no half-written
+    or unloadable file is ever left at ``dst``.
+
+    Args:
+        checkpoint (dict): What to save.
+        dst (str): Output path.
+        source (str, optional): File it was converted from, for messages;
+            ``dst`` gets its permissions.
+
+    Raises:
+        UnsafeCheckpointError: If the checkpoint needs globals outside the
+            allowlist; ``dst`` is left untouched.
+    """
+    dst_dir = osp.dirname(osp.abspath(dst))
+    os.makedirs(dst_dir, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        dir=osp.dirname(osp.abspath(dst)),
-        prefix=osp.basename(dst) + '.',
-        suffix='.tmp')
+        dir=dst_dir, prefix=osp.basename(dst) + '.', suffix='.tmp')
     os.close(fd)
     try:
         torch.save(checkpoint, tmp)
@@ -178,10 +210,12 @@ def convert_trusted_checkpoint(src, dst):
                               for path, reason in _find_refused(
                                   checkpoint, _describe_refusal(tmp, err)))
             raise UnsafeCheckpointError(
-                f'Converted {src} still does not load with weights_only=True '
-                f'({where}); {dst} was not written.') from err
-        # mkstemp creates the file private; keep the source's permissions.
-        shutil.copymode(src, tmp)
+                f'Converted {source or "checkpoint"} still does not load '
+                f'with weights_only=True ({where}); {dst} was not '
+                'written.') from err
+        if source is not None:
+            # mkstemp creates the file private; keep the source's mode.
+            shutil.copymode(source, tmp)
         os.replace(tmp, dst)
     finally:
         if osp.exists(tmp):

@@ -1,0 +1,12 @@
+# Fast R-CNN VGG16 trained with OHEM (OHEMRoIHead, 64 hardest RoIs per image
+# after NMS 0.7 on the loss, bg IoU in [0, 0.5)).
+# Data: VOC07 trainval + VOC12 trainval ("07+12") -> VOC07 test (11-point).
+# N=2 x B=128; 80k iterations, lr 1e-3, x0.1 at 30k; 600/1000, flip.
+# Paper: 74.6 mAP (Table 3; FRCN 70.0).
+_base_ = [
+    './_base_/models/fast_rcnn_vgg16.py', './_base_/datasets/voc0712_ss.py',
+    './_base_/schedules/fast_rcnn_sgd.py', './_base_/ohem.py'
+]
+
+model = dict(
+    roi_head=dict(type='OHEMRoIHead'), train_cfg=dict(rcnn=_base_.ohem_rcnn))

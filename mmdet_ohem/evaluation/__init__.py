@@ -1,0 +1,3 @@
+from .voc_submission import VOCSubmissionMetric
+
+__all__ = ['VOCSubmissionMetric']

@@ -1,0 +1,68 @@
+"""Every config under configs/ parses, builds and trains one step on CPU."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmdet.registry import DATASETS, MODELS
+from mmengine.config import Config
+from tiny import tiny_batch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(
+    osp.relpath(path, REPO)
+    for path in glob.glob(osp.join(REPO, 'configs/**/*.py'), recursive=True)
+    if '_base_' not in path)
+
+
+def cpu_model_cfg(cfg):
+    """The config's model with RoIPool swapped for RoIAlign (mmcv has no CPU
+    RoIPool) and no pretrained weights."""
+    model = cfg.model
+    model.pop('init_cfg', None)
+    model.backbone.init_cfg = None
+    extractor = model.roi_head.bbox_roi_extractor
+    if extractor.roi_layer.type == 'RoIPool':
+        extractor.roi_layer = dict(
+            type='RoIAlign',
+            output_size=extractor.roi_layer.output_size,
+            sampling_ratio=2)
+    return model
+
+
+def test_configs_found():
+    assert 'configs/fast_rcnn_vgg16_ohem_voc.py' in CONFIGS
+    assert len([c for c in CONFIGS if 'ablations' in c]) == 8
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_config_trains_one_step_on_cpu(config):
+    cfg = Config.fromfile(osp.join(REPO, config))
+    # the head predicts the dataset's classes
+    dataset = cfg.train_dataloader.dataset
+    while 'datasets' in dataset:
+        dataset = dataset.datasets[0]
+    classes = (dataset.get('metainfo') or {}).get('classes') or \
+        DATASETS.get(dataset.type).METAINFO['classes']
+    assert cfg.model.roi_head.bbox_head.num_classes == len(classes)
+
+    torch.manual_seed(0)
+    model = MODELS.build(cpu_model_cfg(cfg))
+    model.train()
+    imgs, samples = tiny_batch(size=(96, 128))
+    if 'rpn_head' in cfg.model:  # Faster R-CNN makes its own proposals
+        for sample in samples:
+            del sample.proposals
+    losses = model.loss(imgs, samples)
+    loss, log_vars = model.parse_losses(losses)
+    loss.backward()
+    assert torch.isfinite(loss), log_vars
+    fc_cls = model.roi_head.bbox_head.fc_cls.weight.grad
+    assert fc_cls is not None and fc_cls.abs().sum() > 0
+    # what the paper freezes gets no gradient
+    frozen = [p for p in model.backbone.parameters() if not p.requires_grad]
+    if cfg.model.backbone.type == 'FastRCNNVGG':
+        assert len(frozen) == 8  # conv1_1 .. conv2_2, weight and bias
+    elif cfg.model.backbone.type == 'VGGCNNM1024':
+        assert len(frozen) == 2  # conv1
+    assert all(p.grad is None for p in frozen)
