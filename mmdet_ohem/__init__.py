@@ -3,6 +3,7 @@
 Importing the package registers everything a config refers to by ``type=``.
 """
 from . import checkpoint  # lets torch>=2.6 load our checkpoints safely
+from . import hooks  # registers NonFiniteLossHook, ExactResumeHook
 from . import datasets  # registers ProposalVOCDataset, ProposalCocoDataset
 from . import evaluation  # registers VOCSubmissionMetric
 from . import hooks  # registers NonFiniteLossHook, ExactResumeHook

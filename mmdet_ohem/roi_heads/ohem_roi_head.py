@@ -1,4 +1,5 @@
 """The two-copy RoI head of OHEM (Shrivastava et al., CVPR 2016, Fig. 2)."""
+import inspect
 from typing import List, Tuple
 
 from mmdet.models.roi_heads import StandardRoIHead
@@ -27,8 +28,13 @@ class OHEMRoIHead(StandardRoIHead):
     Mask heads are not supported: the paper mines RoIs for the box head.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, **kwargs) -> None:
+        valid = list(inspect.signature(super().__init__).parameters)
+        unknown = sorted(set(kwargs) - set(valid))
+        if unknown:
+            raise TypeError(f'OHEMRoIHead got unknown keys {unknown}; valid '
+                            f'keys are {valid}')
+        super().__init__(**kwargs)
         if self.with_mask:
             raise ValueError('OHEMRoIHead mines RoIs for the box head only; '
                              'a mask head is not supported')

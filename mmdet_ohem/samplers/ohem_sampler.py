@@ -9,6 +9,7 @@ from mmdet.models.task_modules.assigners import AssignResult
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.registry import TASK_UTILS
 from mmdet.structures.bbox import bbox2roi, cat_boxes, get_box_tensor
+from mmengine.dist import all_reduce
 from mmengine.logging import MessageHub
 from mmengine.structures import InstanceData
 from torch import Tensor
@@ -31,24 +32,34 @@ class NonFiniteRoILossError(FloatingPointError):
         bad (dict[int, tuple[int, int]]): Batch index of each offending
             image -> (number of non-finite losses, number of RoIs).
         img_names (Sequence[str], optional): Names of the batch's images.
+        iteration (int, optional): 0-based training iteration; by default
+            the message hub's ``iter``, if there is one.
     """
 
-    def __init__(self, bad: dict, img_names: Optional[Sequence] = None):
+    def __init__(self,
+                 bad: dict,
+                 img_names: Optional[Sequence] = None,
+                 iteration: Optional[int] = None):
+        if iteration is None:
+            iteration = MessageHub.get_current_instance().get_info('iter')
         self.bad = bad
         self.img_names = img_names
+        self.iteration = iteration
+        # 1-based, as in the training log
+        when = '' if iteration is None else f' at iteration {iteration + 1}'
         where = []
         for idx, (num_bad, num_rois) in bad.items():
             name = (f'image {img_names[idx]!r}'
                     if img_names else f'image {idx} of the batch')
             where.append(f'{name}: {num_bad} of {num_rois} RoIs')
         super().__init__(
-            'OHEM read-only pass produced non-finite RoI losses, so no hard '
-            'example can be chosen (' + '; '.join(where) + '). Check the '
-            'learning rate, the input images and the proposals.')
+            f'OHEM read-only pass produced non-finite RoI losses{when}, so '
+            'no hard example can be chosen (' + '; '.join(where) + '). '
+            'Check the learning rate, the input images and the proposals.')
 
     def with_names(self, img_names: Sequence) -> 'NonFiniteRoILossError':
         """The same error, naming the images instead of batch indices."""
-        return NonFiniteRoILossError(self.bad, img_names)
+        return NonFiniteRoILossError(self.bad, img_names, self.iteration)
 
 
 class CandidateRoIs(SamplingResult):
@@ -365,23 +376,35 @@ class OnlineHardExampleSampler:
 
     def _log_stats(self, losses: Tensor, is_pos: Tensor, keep: Tensor,
                    candidates: List[CandidateRoIs]) -> None:
-        """Log the hard set against all RoIs to the training log."""
-        if losses.numel() == 0:
+        """Log the hard set against all RoIs, over all processes.
+
+        Sums are all-reduced in one small collective per call (one per step
+        in ``OHEMRoIHead``, one per image in the drop-in sampler), which
+        every process makes even when it has no RoIs.
+        """
+        counts = [
+            len(candidates),
+            len(keep),
+            len(losses),
+            sum(c.num_invalid for c in candidates)
+        ]
+        sums = [is_pos[keep], is_pos, losses[keep], losses]
+        totals = torch.cat([
+            losses.new_tensor(counts, dtype=torch.float64),
+            torch.stack([x.double().sum() for x in sums])
+        ])
+        all_reduce(totals)
+        (num_imgs, num_hard, num_all, num_invalid, hard_pos, all_pos,
+         hard_loss, all_loss) = totals.tolist()
+        if num_all == 0:
             return
-        hard_pos = is_pos[keep].float()
-        hard_loss = losses[keep]
-        stats = torch.stack([
-            keep.new_tensor(len(keep), dtype=torch.float) / len(candidates),
-            hard_pos.mean() if len(keep) else hard_pos.sum(),
-            is_pos.float().mean(),
-            hard_loss.mean() if len(keep) else hard_loss.sum(),
-            losses.mean(),
-        ]).tolist()
+        stats = (num_hard / num_imgs, hard_pos / max(num_hard, 1),
+                 all_pos / num_all, hard_loss / max(num_hard, 1),
+                 all_loss / num_all)
         message_hub = MessageHub.get_current_instance()
         for key, value in zip(STAT_KEYS, stats):
             message_hub.update_scalar(f'train/{key}', value)
-        message_hub.update_scalar('train/ohem_invalid_rois',
-                                  sum(c.num_invalid for c in candidates))
+        message_hub.update_scalar('train/ohem_invalid_rois', int(num_invalid))
 
 
 STAT_KEYS = ('ohem_num_hard', 'ohem_hard_fg_frac', 'ohem_all_fg_frac',
