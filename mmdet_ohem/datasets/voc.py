@@ -1,0 +1,129 @@
+"""PASCAL VOC with checked, lean proposal loading and lenient XML."""
+import os.path as osp
+import re
+import xml.etree.ElementTree as ET
+from typing import List, Optional, Union
+
+from mmdet.datasets import VOCDataset
+from mmdet.registry import DATASETS
+
+from .proposals import DataFileError, MissingDataError, ProposalDatasetMixin
+
+DATA_HINT = ('Download PASCAL VOC as README, section "Data", describes '
+             '(VOCdevkit/ under data_root).')
+
+
+@DATASETS.register_module()
+class ProposalVOCDataset(ProposalDatasetMixin, VOCDataset):
+    """mmdet's ``VOCDataset`` with :class:`ProposalDatasetMixin`'s
+    proposal loading and an XML reader for real-world VOC exports.
+
+    Beyond mmdet's reader it takes an empty ``<difficult/>`` as 0 and keeps
+    fractional coordinates (``<xmin>48.5</xmin>``) instead of truncating
+    them; an unreadable annotation raises one :class:`DataFileError`
+    naming the file.
+
+    Args:
+        missing_proposals (str): See :class:`ProposalDatasetMixin`.
+        max_proposals (int, optional): See :class:`ProposalDatasetMixin`.
+        min_proposal_size (float): See :class:`ProposalDatasetMixin`.
+        **kwargs: Passed to ``VOCDataset``.
+    """
+
+    def _voc_name(self) -> str:
+        """Return e.g. 'VOC2007', from the data root folder."""
+        found = re.findall(r'VOC\d{4}', self.sub_data_root)
+        return found[-1] if found else 'VOC'
+
+    def _split_name(self) -> str:
+        return osp.splitext(osp.basename(self.ann_file))[0]
+
+    def _data_paths(self) -> list:
+        voc = self._voc_name()
+        return [
+            ('file', self.ann_file, f'{voc} split list', DATA_HINT),
+            ('dir', osp.join(self.sub_data_root, self.ann_subdir),
+             f'{voc} annotation folder', DATA_HINT),
+            ('dir', osp.join(self.sub_data_root, self.img_subdir),
+             f'{voc} image folder', DATA_HINT),
+        ]
+
+    def _proposal_hint(self) -> str:
+        year = self._voc_name()[3:] or '<year>'
+        return (
+            'Make it with Selective Search: python tools/selective_search.py '
+            f'voc --data-root {self.data_root or "."} --year {year} '
+            f'--voc-dir {osp.relpath(self.sub_data_root, self.data_root)} '
+            f'--split {self._split_name()} --out {self.proposal_file}\n'
+            'or convert Fast R-CNN\'s .mat (tools/convert_ss_mat.py) or dump '
+            'an RPN\'s (tools/dump_rpn_proposals.py); see README, section '
+            '"Making proposals".')
+
+    def parse_data_info(self, img_info: dict) -> Union[dict, List[dict]]:
+        """Parse one image's annotation; see ``XMLDataset``.
+
+        Raises:
+            MissingDataError: The XML file does not exist.
+            DataFileError: The XML file cannot be parsed or lacks a field.
+        """
+        xml_path = img_info['xml_path']
+        try:
+            return super().parse_data_info(img_info)
+        except FileNotFoundError as e:
+            raise MissingDataError(
+                f'{self._voc_name()} annotation {xml_path} does not exist '
+                f'(image {img_info["img_id"]!r} of {self.ann_file}). '
+                f'{DATA_HINT}') from e
+        except (ET.ParseError, AttributeError, TypeError, ValueError) as e:
+            raise DataFileError(f'{xml_path}: not a usable VOC annotation '
+                                f'({type(e).__name__}: {e}).') from e
+
+    def _parse_instance_info(self,
+                             raw_ann_info: ET.ElementTree,
+                             minus_one: bool = True) -> List[dict]:
+        """Parse the objects of an annotation, as ``XMLDataset`` does but
+        with :func:`_number` for ``difficult`` and the coordinates."""
+        instances = []
+        for obj in raw_ann_info.findall('object'):
+            name = (obj.findtext('name') or '').strip()
+            if name not in self._metainfo['classes']:
+                continue
+            difficult = _number(obj.findtext('difficult'), 'difficult', 0)
+            bnd_box = obj.find('bndbox')
+            if bnd_box is None:
+                raise ValueError(f'an object {name!r} has no <bndbox>')
+            bbox = [
+                _number(bnd_box.findtext(key), key)
+                for key in ('xmin', 'ymin', 'xmax', 'ymax')
+            ]
+            if minus_one:
+                bbox = [x - 1 for x in bbox]
+            ignore = False
+            if self.bbox_min_size is not None:
+                assert not self.test_mode
+                w = bbox[2] - bbox[0]
+                h = bbox[3] - bbox[1]
+                ignore = w < self.bbox_min_size or h < self.bbox_min_size
+            instances.append(
+                dict(
+                    ignore_flag=int(bool(difficult) or ignore),
+                    bbox=bbox,
+                    bbox_label=self.cat2label[name]))
+        return instances
+
+
+def _number(text: Optional[str],
+            field: str,
+            default: Optional[int] = None) -> Union[int, float]:
+    """Read a number from an XML field: an int if it is whole, else a
+    float; ``default`` for an empty or absent field."""
+    text = (text or '').strip()
+    if not text:
+        if default is None:
+            raise ValueError(f'<{field}> is empty')
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f'<{field}> is {text!r}, not a number') from None
+    return int(value) if value.is_integer() else value
