@@ -63,6 +63,7 @@ class NonFiniteLossHook(Hook):
         self._handles = []
         self._runner = None
         self._bad_loss = None
+        self._buffers = None
 
     def before_train(self, runner) -> None:
         model = runner.model
@@ -85,8 +86,17 @@ class NonFiniteLossHook(Hook):
         self._handles = []
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):
-        # a step skipped by AMP's loss scaler never reaches _check_grads
         self._bad_loss = None
+        self._buffers = None
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs=None) -> None:
+        if self._bad_loss is not None:
+            # AMP's loss scaler skipped the step before _check_grads
+            self._skipped(self._bad_loss)
 
     @property
     def _where(self) -> str:
@@ -94,12 +104,16 @@ class NonFiniteLossHook(Hook):
         return f'iteration {self._runner.iter + 1}'
 
     def _check_batch(self, module, args, kwargs) -> None:
-        if kwargs.get('mode') != 'loss' or not self.check_inputs:
+        inputs, samples, mode = _forward_args(args, kwargs)
+        if mode != 'loss':
             return
-        samples = kwargs.get('data_samples') or []
+        if self.action == 'skip':
+            # batch-norm statistics, so that a skipped step leaves no trace
+            self._buffers = [b.detach().clone() for b in module.buffers()]
+        if not self.check_inputs:
+            return
         names = _image_names(samples)
         problems = []
-        inputs = kwargs.get('inputs')
         if isinstance(inputs, Tensor) and inputs.is_floating_point():
             finite = torch.isfinite(inputs.flatten(1)).all(dim=1).tolist()
             problems += [
@@ -128,7 +142,8 @@ class NonFiniteLossHook(Hook):
                 '; '.join(problems) + '. Nothing was trained on this batch.')
 
     def _check_losses(self, module, args, kwargs, losses) -> None:
-        if kwargs.get('mode') != 'loss' or not isinstance(losses, dict):
+        _, samples, mode = _forward_args(args, kwargs)
+        if mode != 'loss' or not isinstance(losses, dict):
             return
         terms = {
             name: value
@@ -144,12 +159,12 @@ class NonFiniteLossHook(Hook):
         bad = ', '.join(f'{name}={_show(value)}'
                         for name, value in terms.items()
                         if not _all_finite(value))
-        names = ', '.join(_image_names(kwargs.get('data_samples') or []))
+        names = ', '.join(_image_names(samples))
         self._bad_loss = (f'non-finite loss at {self._where} ({bad}) on the '
                           f'batch of images [{names}]')
         if self.action == 'raise':
             raise NonFiniteLossError(
-                self._bad_loss.capitalize() + '. The run stopped before the '
+                _sentence(self._bad_loss) + '. The run stopped before the '
                 'update, so the last checkpoint holds the last good weights. '
                 'Check the learning rate and these images, or skip such '
                 "steps with NonFiniteLossHook(action='skip').")
@@ -177,11 +192,22 @@ class NonFiniteLossHook(Hook):
             return
         if self.action == 'raise':
             raise NonFiniteLossError(
-                reason.capitalize() + '. The run stopped before the update, '
+                _sentence(reason) + '. The run stopped before the update, '
                 'so the last checkpoint holds the last good weights.')
         # SGD, Adam and the like leave a parameter without gradient alone
         for p in params:
             p.grad = None
+        self._skipped(reason)
+
+    def _skipped(self, reason: str) -> None:
+        """Undo the forward's buffer updates; count and report the skip."""
+        self._bad_loss = None
+        model = self._runner.model
+        if is_model_wrapper(model):
+            model = model.module
+        if self._buffers is not None:
+            for buffer, saved in zip(model.buffers(), self._buffers):
+                buffer.copy_(saved)
         hub = self._runner.message_hub
         num_skipped = hub.get_info(SKIPPED_INFO, 0) + 1
         hub.update_info(SKIPPED_INFO, num_skipped)
@@ -193,6 +219,15 @@ def _optim_wrappers(optim_wrapper) -> list:
     if isinstance(optim_wrapper, OptimWrapperDict):
         return list(optim_wrapper.values())
     return [optim_wrapper]
+
+
+def _forward_args(args: tuple, kwargs: dict) -> tuple:
+    """``inputs``, ``data_samples`` (a list) and ``mode`` of a detector's
+    ``forward(inputs, data_samples=None, mode='tensor')`` call."""
+    names = ('inputs', 'data_samples', 'mode')
+    bound = dict(zip(names, args), **kwargs)
+    return (bound.get('inputs'), bound.get('data_samples')
+            or [], bound.get('mode', 'tensor'))
 
 
 def _image_names(samples: Sequence) -> List[str]:
@@ -211,3 +246,7 @@ def _all_finite(value) -> bool:
 def _show(value) -> str:
     values = value if isinstance(value, (list, tuple)) else [value]
     return '/'.join(f'{float(v.detach().float().sum()):g}' for v in values)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]

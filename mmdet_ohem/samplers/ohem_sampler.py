@@ -268,10 +268,19 @@ class OnlineHardExampleSampler:
 
         Degenerate boxes (zero or negative width or height, non-finite
         coordinates) are left out and counted in ``num_invalid``; the
-        training log shows them as ``ohem_invalid_rois``.
+        training log shows them as ``ohem_invalid_rois``. A non-finite GT
+        box raises ``ValueError``: it has already made the assignment wrong.
         """
         priors = pred_instances.priors
         gt_bboxes = gt_instances.bboxes
+        num_bad_gt = int(
+            (~torch.isfinite(get_box_tensor(gt_bboxes))).any(dim=1).sum())
+        if num_bad_gt:
+            raise ValueError(
+                f'OnlineHardExampleSampler: {num_bad_gt} of {len(gt_bboxes)} '
+                'GT boxes of an image have non-finite coordinates, so the '
+                'IoUs of its RoIs with them are NaN. Fix the annotations; '
+                'NonFiniteLossHook names the image.')
         gt_flags = priors.new_zeros((priors.shape[0], ), dtype=torch.uint8)
         if self.add_gt_as_proposals and len(gt_bboxes) > 0:
             priors = cat_boxes([gt_bboxes, priors], dim=0)
