@@ -2,6 +2,7 @@
 import inspect
 from typing import List, Tuple
 
+import torch
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.registry import MODELS
@@ -38,6 +39,9 @@ class OHEMRoIHead(StandardRoIHead):
         if self.with_mask:
             raise ValueError('OHEMRoIHead mines RoIs for the box head only; '
                              'a mask head is not supported')
+        if self.with_bbox:
+            self.bbox_roi_extractor.register_forward_pre_hook(
+                _pool_bfloat16_in_fp32)
 
     def init_assigner_sampler(self) -> None:
         """Build the assigner and the sampler, deferring its selection."""
@@ -74,3 +78,16 @@ class OHEMRoIHead(StandardRoIHead):
         """
         hard_results = self.bbox_sampler.mine(self, x, sampling_results)
         return super().bbox_loss(x, hard_results)
+
+
+def _pool_bfloat16_in_fp32(extractor, args: tuple) -> tuple:
+    """Give the RoI extractor fp32 features where they are bfloat16.
+
+    mmcv's RoIAlign and RoIPool kernels (CPU and CUDA) have no bfloat16
+    version, so bf16 autocast (``--amp`` with ``dtype='bfloat16'``) would
+    fail there; the box head after them still runs in bf16.
+    """
+    feats, *rest = args
+    if any(f.dtype == torch.bfloat16 for f in feats):
+        feats = tuple(f.float() for f in feats)
+    return (feats, *rest)
