@@ -11,7 +11,7 @@ import sys
 import torch
 import torch.distributed as dist
 from mmengine.runner import Runner
-from tiny_runs import RecordHook, demo_cfg
+from tiny_runs import RecordHook, demo_cfg, skip_config_formatting
 from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
 
 import mmdet_ohem  # noqa: F401
@@ -22,6 +22,7 @@ def main(data_root, work_dir, iters):
     # torch.cuda.set_device, which CPU builds of torch lack; the Runner
     # uses a process group that already exists.
     dist.init_process_group('gloo')
+    skip_config_formatting()
     rank = dist.get_rank()
     cfg = demo_cfg(
         'ohem',

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from mmengine.optim.optimizer import amp_optimizer_wrapper
 from mmengine.runner import Runner
-from tiny_runs import OHEM_STATS, RecordHook, demo_cfg, make_data
+from tiny_runs import (OHEM_STATS, RecordHook, demo_cfg, make_data,
+                       skip_config_formatting)
 
 from mmdet_ohem.selection import per_roi_loss
 
@@ -41,6 +42,11 @@ def test_ranking_loss_is_fp32_where_fp16_overflows():
         reg_class_agnostic=True,
         terms=('bbox', ))
     torch.testing.assert_close(loss, torch.tensor([12e4 - 0.5, 109983.5]))
+
+
+@pytest.fixture(autouse=True)
+def fast_config_text(monkeypatch):
+    skip_config_formatting(monkeypatch)
 
 
 @pytest.fixture(scope='module')

@@ -15,7 +15,7 @@ from mmengine.logging import MessageHub, MMLogger
 from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
 from tiny import SAMPLER, build, tiny_batch, tiny_fast_rcnn
-from tiny_runs import demo_cfg, make_data
+from tiny_runs import demo_cfg, make_data, skip_config_formatting
 
 from mmdet_ohem.hooks import (NonFiniteInputError, NonFiniteLossError,
                               NonFiniteLossHook)
@@ -157,6 +157,11 @@ class PoisonHook(Hook):
                 s['momentum_buffer'].clone()
                 for s in runner.optim_wrapper.optimizer.state.values()
             ]
+
+
+@pytest.fixture(autouse=True)
+def fast_config_text(monkeypatch):
+    skip_config_formatting(monkeypatch)
 
 
 @pytest.fixture(scope='module')

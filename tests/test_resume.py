@@ -2,12 +2,17 @@
 import pytest
 import torch
 from mmengine.runner import Runner
-from tiny_runs import RecordHook, demo_cfg, make_data
+from tiny_runs import RecordHook, demo_cfg, make_data, skip_config_formatting
 
 import mmdet_ohem  # noqa: F401  (registers ExactResumeHook)
 
 K = 3
 HOOKS = [dict(type='ExactResumeHook')]
+
+
+@pytest.fixture(autouse=True)
+def fast_config_text(monkeypatch):
+    skip_config_formatting(monkeypatch)
 
 
 @pytest.fixture(scope='module')

@@ -15,6 +15,22 @@ OHEM_STATS = ('ohem_num_hard', 'ohem_hard_fg_frac', 'ohem_all_fg_frac',
               'ohem_hard_loss', 'ohem_all_loss', 'ohem_invalid_rois')
 
 
+def skip_config_formatting(monkeypatch=None):
+    """Let the Runner write its config unformatted.
+
+    mmengine formats the whole config with yapf each time it logs, dumps or
+    checkpoints it, about 2 s on 2 cores; these tests never read that text.
+    """
+
+    def text(cfg):
+        return repr(cfg.to_dict())
+
+    if monkeypatch is None:
+        Config.pretty_text = property(text)
+    else:
+        monkeypatch.setattr(Config, 'pretty_text', property(text))
+
+
 def make_data(root):
     """8 trainval images of 96 x 128 with 60 proposals each."""
     make_voc_dataset(
