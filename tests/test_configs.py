@@ -77,7 +77,6 @@ def test_manifest_lists_existing_configs_and_all_paper_configs():
         for table in tables.values() for row in table['rows']
     }
     assert listed <= set(CONFIGS)
-    assert set(CONFIGS) - listed == {
-        'configs/demo/fast_rcnn_tiny_synthvoc.py',
-        'configs/demo/fast_rcnn_tiny_ohem_synthvoc.py'
-    }
+    # everything but the demo's configs answers to a table of the paper
+    unlisted = set(CONFIGS) - listed
+    assert unlisted and all(c.startswith('configs/demo/') for c in unlisted)
