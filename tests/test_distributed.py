@@ -48,6 +48,16 @@ def test_parameters_are_identical_on_both_ranks(ranks):
         assert torch.equal(value, ranks[1]['weights'][key]), key
 
 
+def test_a_nan_loss_on_one_rank_skips_the_step_on_both(ranks):
+    """Rank 1's NaN loss at iteration 2 had finite gradients; both ranks
+    skipped the update all the same (and stayed identical)."""
+    for rank in ranks:
+        assert rank['skipped'] == 1
+        assert rank['changed_in_nan_iter'] == []
+        assert rank['losses']['1'] == rank['losses']['1']  # not NaN
+    assert ranks[1]['losses']['2'] != ranks[1]['losses']['2']  # NaN
+
+
 def test_only_the_trainable_pass_is_all_reduced(ranks):
     """find_unused_parameters=False held (DDP would have raised), and every
     step all-reduced each trainable gradient exactly once: the read-only
