@@ -41,11 +41,16 @@ class NonFiniteLossHook(Hook):
     images of the batch; since nothing was updated, the last checkpoint is
     the last good state. With ``action='skip'`` the step is skipped: all
     gradients are dropped, so the optimizer changes neither the weights nor
-    its state (momentum, weight decay); a warning names the iteration and
+    its state (momentum, weight decay), and the buffers the forward updated
+    (batch-norm statistics) are put back; a warning names the iteration and
     the images, and the count is kept in the message hub's runtime info
     ``nonfinite_skipped_steps`` (saved in checkpoints). Under DDP every
     process skips if any process saw a bad loss (one all-reduce per step,
     in skip mode only).
+
+    A non-finite loss in OHEM's read-only pass raises
+    :class:`~mmdet_ohem.samplers.NonFiniteRoILossError` from inside the
+    forward whatever the action: no hard RoI can be chosen from it.
 
     Args:
         action (str): ``'raise'`` or ``'skip'``.
