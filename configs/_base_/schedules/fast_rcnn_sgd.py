@@ -56,3 +56,10 @@ default_hooks = dict(
         interval=10000,
         max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
+# A NaN/inf in an input, a loss or a gradient stops the run before the
+# weights change, naming the iteration and the images (the last checkpoint
+# stays good); --resume continues exactly as an uninterrupted run would.
+custom_hooks = [
+    dict(type='NonFiniteLossHook', action='raise'),
+    dict(type='ExactResumeHook')
+]
