@@ -90,6 +90,21 @@ def test_changed_arguments_regenerate(tmp_path, change):
     assert read_tree(tmp_path / 'reused') == read_tree(tmp_path / 'fresh')
 
 
+def test_regeneration_removes_selective_search_proposals(tmp_path):
+    make_voc_dataset(str(tmp_path), **TINY)
+    proposals = tmp_path / 'proposals'
+    (proposals / 'selective_search_voc_2007_test.pkl').write_bytes(b'old')
+    (proposals / 'selective_search_voc_2007_trainval.pkl.parts').mkdir()
+    (proposals / 'mine.pkl').write_bytes(b'kept')
+
+    make_voc_dataset(str(tmp_path), **TINY)  # the same images: all kept
+    assert len(os.listdir(proposals)) == 5
+    make_voc_dataset(str(tmp_path), **{**TINY, 'seed': 1})
+    assert sorted(os.listdir(proposals)) == [
+        'mine.pkl', 'voc07_test.pkl', 'voc07_trainval.pkl'
+    ]
+
+
 def test_interrupted_regeneration_is_redone(tmp_path, monkeypatch):
     old = {**TINY, 'seed': 1}
     make_voc_dataset(str(tmp_path / 'cut'), **old)

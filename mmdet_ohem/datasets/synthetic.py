@@ -17,6 +17,10 @@ with a Selective Search stand-in proposal file per split::
         proposals/voc07_test.pkl
         synthetic_voc.json      # manifest, written last
 
+Files ``proposals/selective_search_*`` (made from the images by
+``tools/selective_search.py``, as ``make demo`` does) are removed whenever
+the images are generated anew.
+
 Proposal boxes follow the convention mmdet's ``VOCDataset`` gives ground
 truth boxes (it subtracts 1 from the XML's 1-based pixel numbers): 0-based
 ``(x1, y1, x2, y2)`` of the first and last covered pixel.
@@ -34,10 +38,12 @@ A config reads a split like this, with ``data_root`` the generator's
         pipeline=[..., dict(type='LoadProposals', num_max_proposals=None),
                   ...])
 """
+import glob
 import json
 import os
 import os.path as osp
 import pickle
+import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Dict, Tuple
@@ -171,6 +177,13 @@ def make_voc_dataset(root: str,
         # A regeneration interrupted after this point must not pass for
         # the old dataset.
         os.remove(manifest_path)
+    # Proposals computed from images of an earlier dataset here (Selective
+    # Search, as `make demo` runs it) would not fit the new ones.
+    for path in glob.glob(osp.join(root, 'proposals', 'selective_search_*')):
+        if osp.isdir(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
 
     voc_root = osp.join(root, SUB_DATA_ROOT)
     for folder in ('JPEGImages', 'Annotations', 'ImageSets/Main'):

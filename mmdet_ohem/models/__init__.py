@@ -1,7 +1,9 @@
 from .convert import convert_vgg_state_dict
 from .dropout_fc_bbox_head import DropoutFCBBoxHead
+from .tiny_vgg import TinyVGG
 from .vgg import VGGCNNM1024, FastRCNNVGG
 
 __all__ = [
-    'convert_vgg_state_dict', 'DropoutFCBBoxHead', 'FastRCNNVGG', 'VGGCNNM1024'
+    'convert_vgg_state_dict', 'DropoutFCBBoxHead', 'FastRCNNVGG', 'TinyVGG',
+    'VGGCNNM1024'
 ]

@@ -177,6 +177,19 @@ class OnlineHardExampleSampler:
         defer_selection (bool): Set by ``OHEMRoIHead``; see above.
         context (StandardRoIHead, optional): The RoI head, passed by mmdet
             when it builds the sampler.
+
+    Attributes:
+        record_mined (bool): While True, :meth:`mine` appends what it saw
+            to ``mined``. Off by default (it costs nothing then);
+            :class:`~mmdet_ohem.visualization.HardExampleHook` turns it on
+            for the steps it draws.
+        mined (list[dict]): One entry per :meth:`mine` call while
+            ``record_mined`` (one per step in ``OHEMRoIHead``, one per
+            image in the drop-in sampler): ``rois`` (n, 5) every candidate
+            RoI (batch index, x1, y1, x2, y2), ``losses`` (n, ) their
+            ranking losses, ``labels`` (n, ) their targets (background =
+            ``num_classes``), ``hard`` (k, ) the indices of the picked RoIs
+            and ``num_imgs``. Whoever turns recording on empties it.
     """
 
     def __init__(self,
@@ -231,6 +244,8 @@ class OnlineHardExampleSampler:
         self.add_gt_as_proposals = add_gt_as_proposals
         self.defer_selection = defer_selection
         self.context = context
+        self.record_mined = False
+        self.mined: List[dict] = []
 
     def sample(self,
                assign_result: AssignResult,
@@ -330,6 +345,14 @@ class OnlineHardExampleSampler:
             max_pos_fraction=self.max_pos_fraction,
             min_pos_fraction=self.min_pos_fraction)
         self._log_stats(losses, is_pos, keep, candidates)
+        if self.record_mined:
+            self.mined.append(
+                dict(
+                    rois=rois,
+                    losses=losses,
+                    labels=labels,
+                    hard=keep,
+                    num_imgs=len(candidates)))
 
         # `rois` hold each image's positives, then its negatives.
         keep_imgs = img_ids[keep]

@@ -1,0 +1,101 @@
+# `make demo` baseline: Fast R-CNN with the paper's heuristic sampling (fg IoU
+# >= 0.5, bg IoU in [bg_lo = 0.1, 0.5), fg:bg = 1:3, 64 RoIs per image) on a
+# small VGG-style trunk (TinyVGG: VGG_CNN_M_1024's layout with 16-32-64
+# channels, batch norm, stride 8) trained from scratch, RoIAlign 7x7, fc 256
+# -> 256 with dropout 0.5.
+# Data: the generated VOC-style set data/ohem_demo/ with Selective Search
+# proposals (fast mode, at most 2000 per image); tools/demo.py makes both.
+# N=4 images x B=256 RoIs; 1000 iterations, SGD lr 0.02, x0.1 at 750.
+# Targets: no paper number; compared with its OHEM twin
+# (fast_rcnn_tinyvgg_ohem_synthvoc.py) by `make demo`.
+_base_ = './fast_rcnn_tiny_synthvoc.py'
+
+max_iters = 1000
+num_proposals = 2000
+ss_files = {
+    split: f'proposals/selective_search_voc_2007_{split}.pkl'
+    for split in ('trainval', 'test')
+}
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='TinyVGG',
+        stem_channels=16,
+        channels=(32, 64),
+        num_convs=(1, 2),
+        norm_cfg=dict(type='BN', requires_grad=True)),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=64),
+        bbox_head=dict(
+            _delete_=True,
+            type='DropoutFCBBoxHead',
+            fc_channels=(256, 256),
+            dropout_ratio=0.5,
+            in_channels=64,
+            roi_feat_size=7,
+            num_classes={{_base_.model.roi_head.bbox_head.num_classes}},
+            bbox_coder=dict(
+                type='DeltaXYWHBBoxCoder',
+                target_means=[0., 0., 0., 0.],
+                target_stds=[0.1, 0.1, 0.2, 0.2]),
+            reg_class_agnostic=False,
+            loss_cls=dict(type='CrossEntropyLoss', loss_weight=1.0),
+            loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0))))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='LoadProposals', num_max_proposals=num_proposals),
+    dict(
+        type='ProposalBroadcaster',
+        transforms=[
+            dict(
+                type='Resize',
+                scale={{_base_.img_scale}},
+                keep_ratio=True),
+            dict(type='RandomFlip', prob=0.5),
+        ]),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    # the metric reads the ground truth from the packed samples
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='LoadProposals', num_max_proposals=num_proposals),
+    dict(
+        type='ProposalBroadcaster',
+        transforms=[
+            dict(
+                type='Resize',
+                scale={{_base_.img_scale}},
+                keep_ratio=True)
+        ]),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor')),
+]
+train_dataloader = dict(
+    dataset=dict(
+        proposal_file=ss_files['trainval'], pipeline=train_pipeline))
+val_dataloader = dict(
+    dataset=dict(proposal_file=ss_files['test'], pipeline=test_pipeline))
+test_dataloader = val_dataloader
+# mAP plus the AP of each class (pascal_voc/AP50_<class>) in the json logs
+val_evaluator = dict(type='PerClassVOCMetric')
+test_evaluator = val_evaluator
+
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(
+        type='MultiStepLR',
+        by_epoch=False,
+        begin=0,
+        end=max_iters,
+        milestones=[int(max_iters * 0.75)],
+        gamma=0.1),
+]
+default_hooks = dict(checkpoint=dict(interval=max_iters))
+randomness = dict(seed=0)
