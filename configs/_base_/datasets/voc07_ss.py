@@ -90,5 +90,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=voc07_test)
 test_dataloader = val_dataloader
-val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
+# VOCMetric that also reports each class's AP (pascal_voc/AP50_<class>)
+val_evaluator = dict(
+    type='PerClassVOCMetric', metric='mAP', eval_mode='11points')
 test_evaluator = val_evaluator
