@@ -80,3 +80,42 @@ def test_manifest_lists_existing_configs_and_all_paper_configs():
     # everything but the demo's configs answers to a table of the paper
     unlisted = set(CONFIGS) - listed
     assert unlisted and all(c.startswith('configs/demo/') for c in unlisted)
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_config_evaluators_build(config):
+    from mmdet.registry import METRICS
+    cfg = Config.fromfile(osp.join(REPO, config))
+    for key in ('val_evaluator', 'test_evaluator'):
+        evaluators = cfg.get(key) or []
+        for metric in (evaluators if isinstance(evaluators, list) else
+                       [evaluators]):
+            if metric.type == 'CocoMetric':
+                metric.ann_file = None  # it reads the file when built
+            METRICS.build(metric)
+
+
+def test_voc_submission_metric_writes_server_files(tmp_path):
+    from mmdet.registry import METRICS
+    metric = METRICS.build(
+        dict(type='VOCSubmissionMetric', outfile_prefix=str(tmp_path)))
+    metric.dataset_meta = dict(classes=('cat', 'dog'))
+    pred = dict(
+        bboxes=torch.tensor([[0., 1., 10., 20.], [5., 5., 6., 7.]]),
+        scores=torch.tensor([0.9, 0.25]),
+        labels=torch.tensor([1, 1]))
+    metric.process({}, [dict(img_id='2008_000001', pred_instances=pred)])
+    assert metric.evaluate(1) == {
+        'pascal_voc/num_images': 1,
+        'pascal_voc/num_detections': 2
+    }
+    main = tmp_path / 'VOC2012' / 'Main'
+    assert (main / 'comp4_det_test_cat.txt').read_text() == ''
+    # VOC's 1-based pixel coordinates
+    assert (main / 'comp4_det_test_dog.txt').read_text().splitlines() == [
+        '2008_000001 0.900000 1.0 2.0 11.0 21.0',
+        '2008_000001 0.250000 6.0 6.0 7.0 8.0'
+    ]
+    assert sorted(p.name for p in main.iterdir()) == [
+        'comp4_det_test_cat.txt', 'comp4_det_test_dog.txt'
+    ]

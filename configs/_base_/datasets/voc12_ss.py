@@ -23,4 +23,5 @@ test_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset={{_base_.voc12_test}})
-test_evaluator = dict(type='VOCSubmissionMetric', outfile_prefix='results')
+test_evaluator = dict(
+    _delete_=True, type='VOCSubmissionMetric', outfile_prefix='results')
