@@ -74,7 +74,8 @@ def test_manifest_lists_existing_configs_and_all_paper_configs():
         tables = yaml.safe_load(f)['tables']
     listed = {
         'configs/' + row['config']
-        for table in tables.values() for row in table['rows']
+        for table in tables.values()
+        for row in table['rows']
     }
     assert listed <= set(CONFIGS)
     # everything but the demo's configs answers to a table of the paper
@@ -88,8 +89,8 @@ def test_config_evaluators_build(config):
     cfg = Config.fromfile(osp.join(REPO, config))
     for key in ('val_evaluator', 'test_evaluator'):
         evaluators = cfg.get(key) or []
-        for metric in (evaluators if isinstance(evaluators, list) else
-                       [evaluators]):
+        for metric in (evaluators
+                       if isinstance(evaluators, list) else [evaluators]):
             if metric.type == 'CocoMetric':
                 metric.ann_file = None  # it reads the file when built
             METRICS.build(metric)
