@@ -27,7 +27,7 @@ import os.path as osp
 import platform
 import statistics
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -60,7 +60,9 @@ MODELS_CFG = {
 }
 
 
-def model_config(model: str, variant: str, device: str,
+def model_config(model: str,
+                 variant: str,
+                 device: str,
                  roi_layer: Optional[str] = None) -> ConfigDict:
     """The detector config of a variant, with seeded random weights.
 
@@ -159,8 +161,8 @@ def synthetic_batch(num_imgs: int = 2,
         xy = torch.rand(num_gts, 2, generator=gen) * scale * 0.6
         wh = (0.1 + torch.rand(num_gts, 2, generator=gen) * 0.3) * scale
         gt = torch.cat([xy, xy + wh], dim=1)
-        near = gt[torch.randint(num_gts, (num_proposals // 4, ),
-                                generator=gen)]
+        near = gt[torch.randint(
+            num_gts, (num_proposals // 4, ), generator=gen)]
         near = near + torch.randn(len(near), 4, generator=gen) * 12
         xy = torch.rand(num_proposals - len(near), 2, generator=gen) * scale
         wh = 16 + torch.rand(len(xy), 2, generator=gen) * 384
@@ -187,7 +189,9 @@ def synthetic_batch(num_imgs: int = 2,
     return dict(inputs=inputs, data_samples=samples)
 
 
-def build_model(model: str, variant: str, device: str,
+def build_model(model: str,
+                variant: str,
+                device: str,
                 roi_layer: Optional[str] = None,
                 seed: int = 0) -> nn.Module:
     """The detector of a variant with seeded weights, in train mode."""
@@ -346,8 +350,10 @@ def run_variant(variant: str,
         min_s=min(times),
         peak_mem_mib=peak.read(),
         peak_mem_kind=peak.kind,
-        losses={k: float(v)
-                for k, v in log_vars.items()})
+        losses={
+            k: float(torch.as_tensor(v).detach())
+            for k, v in log_vars.items()
+        })
     stage_steps = iters
     if cuda and timer.targets:
         with timer.active():
@@ -396,12 +402,12 @@ def _train_flops(rows: List[tuple], input_needs_grad: bool = False) -> dict:
     forward = backward = 0
     for _, macs, trainable, needs_grad in rows:
         forward += 2 * macs
-        backward += 2 * macs * (int(trainable) +
-                                int(needs_grad or input_needs_grad))
+        backward += 2 * macs * (
+            int(trainable) + int(needs_grad or input_needs_grad))
     return dict(forward=forward, backward=backward)
 
 
-def compute_floor(detector: nn.Module, batch_shape: Tuple[int, int],
+def compute_floor(detector: nn.Module, batch_shape: Sequence[int],
                   num_imgs: int, num_train_rois: int,
                   num_readonly_rois: int) -> dict:
     """FLOPs of a baseline step and of OHEM's read-only pass.
@@ -419,8 +425,7 @@ def compute_floor(detector: nn.Module, batch_shape: Tuple[int, int],
     ``floor = (baseline + readonly) / baseline``.
     """
     h, w = batch_shape
-    trunk = _layer_macs(detector.backbone,
-                        (torch.zeros(num_imgs, 3, h, w), ))
+    trunk = _layer_macs(detector.backbone, (torch.zeros(num_imgs, 3, h, w), ))
     trunk_trains = any(p.requires_grad for p in detector.backbone.parameters())
     head = detector.roi_head
     extractor = head.bbox_roi_extractor
@@ -429,8 +434,9 @@ def compute_floor(detector: nn.Module, batch_shape: Tuple[int, int],
     head_rows = _layer_macs(head.bbox_head, (feats, ))
     trunk_f = _train_flops(trunk)
     head_f = _train_flops(head_rows, input_needs_grad=trunk_trains)
-    baseline = (trunk_f['forward'] + trunk_f['backward'] +
-                (head_f['forward'] + head_f['backward']) * num_train_rois)
+    baseline = (
+        trunk_f['forward'] + trunk_f['backward'] +
+        (head_f['forward'] + head_f['backward']) * num_train_rois)
     readonly = head_f['forward'] * num_readonly_rois
     return dict(
         batch_shape=[h, w],

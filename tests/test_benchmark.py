@@ -1,0 +1,71 @@
+"""tools/benchmark.py: the --quick path on a tiny model, and its FLOP count.
+
+No timing is asserted: the figures depend on the machine and its load.
+"""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+
+from mmdet_ohem import benchmark
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'benchmark_tool', osp.join(REPO, 'tools/benchmark.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_quick_run_reports_every_variant_ratio_and_the_floor(tmp_path):
+    out = tmp_path / 'bench.json'
+    load_tool().main([
+        '--quick', '--model', 'tiny', '--size', '64', '96', '--proposals',
+        '40', '--warmup', '0', '--iters', '1', '--out',
+        str(out)
+    ])
+    results = json.loads(out.read_text())
+    assert list(results['variants']) == list(benchmark.VARIANTS)
+    for key, res in results['variants'].items():
+        assert len(res['times']) == 1
+        assert res['median_s'] > 0 and res['peak_mem_mib'] > 0, key
+        assert set(results['ratios'][key]) == {
+            'to_frcn', 'min_to_frcn', 'to_mmdet_ohem', 'min_to_mmdet_ohem'
+        }
+        # only our samplers have an NMS + top-k to time
+        assert (res['selection_s'] is not None) == key.startswith('ohem_')
+    assert results['ratios']['frcn']['to_frcn'] == 1
+    assert results['extras']['floor']['floor'] > 1
+    overlap = results['extras']['overlap']
+    assert 0 <= overlap['fraction'] <= 1 and overlap['num_exact'] > 0
+    assert 'fast_time' in results['targets']
+    assert results['environment']['torch'] == torch.__version__
+
+
+def test_floor_counts_vgg16_as_the_paper_arithmetic():
+    """VGG16, 2 x 600x1000, 2 x 2000 RoIs: ~0.96 TFLOP read-only against
+    ~1.9 TFLOP for the step with conv1-2 frozen (docs/benchmarks.md)."""
+    floor = benchmark.floor_for('vgg16', size=(600, 1000), num_proposals=2000)
+    assert floor['batch_shape'] == [608, 1008]  # padded to 16
+    # fc6 + fc7 + cls + reg of one RoI, 2 FLOPs per multiply-add
+    per_roi = 2 * (25088 * 4096 + 4096 * 4096 + 4096 * 21 + 4096 * 80)
+    assert floor['head_forward_gflop_per_roi'] * 1e9 == pytest.approx(per_roi)
+    assert floor['readonly_tflop'] == pytest.approx(
+        per_roi * 2 * (2000 + benchmark.NUM_GTS) / 1e12)
+    assert floor['readonly_tflop'] == pytest.approx(0.97, abs=0.02)
+    assert floor['baseline_step_tflop'] == pytest.approx(1.9, abs=0.1)
+    assert 1.45 < floor['floor'] < 1.55
+
+
+def test_frozen_layers_cost_their_forward_only():
+    rows = [('conv1', 10, False, False), ('conv2', 20, True, False),
+            ('conv3', 30, True, True)]
+    flops = benchmark._train_flops(rows)
+    assert flops['forward'] == 2 * 60
+    # conv2: weight gradient only; conv3: weight and input gradients
+    assert flops['backward'] == 2 * (20 + 2 * 30)

@@ -1,0 +1,62 @@
+"""The read-only pass's CPU RoIAlign equals mmcv's RoIAlign."""
+import pytest
+import torch
+from mmcv.ops import RoIAlign
+
+from mmdet_ohem.samplers.roi_align import readonly_roi_feats, roi_align_avg
+
+
+def rois_on(num_imgs, height, width, stride, n=300, seed=0):
+    """RoIs of every kind: inside, across and beyond the border, tiny."""
+    gen = torch.Generator().manual_seed(seed)
+    size = torch.tensor([width, height]) * stride
+    xy = torch.rand(n, 2, generator=gen) * size * 1.2 - 0.1 * size
+    wh = torch.rand(n, 2, generator=gen) * size * 0.6 + 0.5
+    wh[:10] = 0.01  # less than a cell
+    img = torch.randint(num_imgs, (n, 1), generator=gen).float()
+    return torch.cat([img, xy, xy + wh], dim=1)
+
+
+@pytest.mark.parametrize('sampling_ratio', [1, 2, 3])
+@pytest.mark.parametrize('aligned', [True, False])
+def test_equals_mmcv_roi_align(sampling_ratio, aligned):
+    torch.manual_seed(0)
+    feat = torch.randn(2, 8, 11, 17)
+    rois = rois_on(2, 11, 17, stride=16)
+    ref = RoIAlign((7, 6), 1 / 16, sampling_ratio, aligned=aligned)(feat, rois)
+    out = roi_align_avg(feat, rois, (7, 6), 1 / 16, sampling_ratio, aligned)
+    assert out.is_contiguous()
+    # the same weights and taps; the sums only run in another order
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_empty_rois_and_output_dtype():
+    feat = torch.randn(1, 4, 5, 5)
+    assert roi_align_avg(feat, torch.zeros(0, 5), (7, 7), 1.,
+                         2).shape == (0, 4, 7, 7)
+    rois = torch.tensor([[0., 0., 0., 3., 3.]])
+    out = roi_align_avg(feat, rois, (2, 2), 1., 2, out_dtype=torch.bfloat16)
+    assert out.dtype == torch.bfloat16
+
+
+class Extractor(torch.nn.Module):
+
+    def __init__(self, layer):
+        super().__init__()
+        self.roi_layers = torch.nn.ModuleList([layer])
+        self.num_inputs = 1
+
+
+def test_used_without_grad_on_cpu_only():
+    feat = (torch.randn(1, 4, 9, 9), )
+    rois = rois_on(1, 9, 9, stride=8, n=20)
+    extractor = Extractor(RoIAlign(7, 1 / 8, 2))
+    # the trainable pass needs mmcv's op and its backward
+    assert readonly_roi_feats(extractor, feat, rois) is None
+    with torch.no_grad():
+        out = readonly_roi_feats(extractor, feat, rois)
+        torch.testing.assert_close(
+            out, extractor.roi_layers[0](feat[0], rois), rtol=1e-5, atol=1e-6)
+        # an adaptive grid (sampling_ratio=0) differs per RoI: mmcv's
+        adaptive = Extractor(RoIAlign(7, 1 / 8, 0))
+        assert readonly_roi_feats(adaptive, feat, rois) is None
