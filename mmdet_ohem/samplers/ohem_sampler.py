@@ -15,6 +15,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..selection import LOSS_TERMS, per_roi_loss, select_hard_examples
+from .roi_align import readonly_roi_feats
 
 READONLY_MODES = ('train', 'eval')
 READONLY_DTYPES = {
@@ -109,7 +110,9 @@ def roi_forward(roi_head: StandardRoIHead, x: Tuple[Tensor],
         tuple[Tensor, Tensor]: ``cls_score`` and ``bbox_pred``.
     """
     extractor = roi_head.bbox_roi_extractor
-    feats = extractor(x[:extractor.num_inputs], rois)
+    feats = readonly_roi_feats(extractor, x, rois)
+    if feats is None:
+        feats = extractor(x[:extractor.num_inputs], rois)
     if roi_head.with_shared_head:
         feats = roi_head.shared_head(feats)
     return roi_head.bbox_head(feats)
@@ -392,16 +395,19 @@ class OnlineHardExampleSampler:
             autocast = torch.autocast(
                 device_type=rois.device.type, dtype=self.readonly_dtype)
         losses = []
-        with torch.no_grad(), _readonly_mode(roi_head, self.readonly_mode):
+        # One autocast region for all chunks: its cache casts each weight
+        # once per pass, not once per chunk.
+        with torch.no_grad(), _readonly_mode(roi_head, self.readonly_mode), \
+                autocast:
             for chunk in range(0, len(rois), self.readonly_chunk_size):
                 part = slice(chunk, chunk + self.readonly_chunk_size)
-                with autocast:
-                    cls_score, bbox_pred = roi_forward(roi_head, x, rois[part])
-                losses.append(
-                    per_roi_loss(cls_score, bbox_pred, labels[part],
-                                 bbox_targets[part], bbox_head.num_classes,
-                                 bbox_head.reg_class_agnostic, self.loss_terms,
-                                 self.smooth_l1_beta))
+                cls_score, bbox_pred = roi_forward(roi_head, x, rois[part])
+                with torch.autocast(rois.device.type, enabled=False):
+                    losses.append(
+                        per_roi_loss(cls_score, bbox_pred, labels[part],
+                                     bbox_targets[part], bbox_head.num_classes,
+                                     bbox_head.reg_class_agnostic,
+                                     self.loss_terms, self.smooth_l1_beta))
         if not losses:
             return rois.new_zeros(0)
         return torch.cat(losses)
