@@ -33,9 +33,8 @@ def test_hook_draws_every_k_iterations_of_a_tiny_run(data_root, tmp_path,
     runner.train()
 
     out_dir = tmp_path / roi_head / 'hard_examples'
-    assert sorted(os.listdir(out_dir)) == [
-        'iter_000002.png', 'iter_000004.png'
-    ]
+    assert sorted(
+        os.listdir(out_dir)) == ['iter_000002.png', 'iter_000004.png']
     for name in os.listdir(out_dir):
         assert (out_dir / name).read_bytes()[:8] == PNG
     sampler = runner.model.roi_head.bbox_sampler

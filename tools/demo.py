@@ -1,23 +1,38 @@
-"""`make demo`: train and test Fast R-CNN with OHEM on generated data.
+"""`make demo`: Fast R-CNN with OHEM against the heuristic baseline.
 
-Generates (once, cached) a small VOC-style dataset under ``data/ohem_demo``,
-trains the demo config with ``mim train mmdet``, tests the checkpoint it
-wrote with ``mim test mmdet --checkpoint`` and prints the mAP.
+Generates (once, cached) a small VOC-style dataset under ``data/ohem_demo``
+with Selective Search proposals, trains the baseline (bg_lo 0.1, fg:bg 1:3)
+and OHEM on a small VGG-style trunk with ``mim train mmdet``, tests both
+with ``mim test mmdet``, and prints a table (mAP, per-class AP, s/iter) and
+the paths of its pictures: training curves and the hard RoIs OHEM picked.
 
     python tools/demo.py [--iters N] [--work-dir work_dirs/demo]
 """
 import argparse
+import glob
+import os
 import os.path as osp
 import re
 import subprocess
 import sys
 import time
 
+from mmdet_ohem.analysis import (method_table, plot_training_curves, read_run,
+                                 read_scalars)
 from mmdet_ohem.datasets import make_voc_dataset
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = 'configs/demo/fast_rcnn_tiny_ohem_synthvoc.py'
 DATA_ROOT = 'data/ohem_demo'
+# Small images keep the demo within minutes on 2 CPU cores.
+DATASET = dict(num_trainval=300, num_test=150, img_size=(128, 192))
+METHODS = (
+    ('FRCN (bg_lo 0.1, 1:3)', 'configs/demo/fast_rcnn_tinyvgg_synthvoc.py'),
+    ('OHEM', 'configs/demo/fast_rcnn_tinyvgg_ohem_synthvoc.py'),
+)
+# Selective Search (fast) on the images as they are: they are small, and
+# their objects from 10 px up, hence R-CNN's 20 px minimum box is lowered.
+SS_FILE = 'proposals/selective_search_voc_2007_{split}.pkl'
+SS_ARGS = ('--resize-width', '0', '--min-box-size', '4', '--max-boxes', '2000')
 
 
 def parse_args():
@@ -26,14 +41,19 @@ def parse_args():
         '--iters',
         type=int,
         default=None,
-        help='training iterations (default: the config\'s)')
+        help='training iterations (default: the configs\')')
     parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=os.cpu_count(),
+        help='Selective Search processes (default: all cores)')
     return parser.parse_args()
 
 
-def mim(*args):
-    """Run ``mim`` of this environment; return its output, echo its tail."""
-    cmd = [osp.join(osp.dirname(sys.executable), 'mim'), *args]
+def run(cmd):
+    """Run a command of this environment in the repo; return its output,
+    or exit with its tail."""
     print('$', ' '.join(cmd), flush=True)
     proc = subprocess.run(
         cmd,
@@ -48,36 +68,85 @@ def mim(*args):
     return proc.stdout
 
 
+def bin_path(name):
+    return osp.join(osp.dirname(sys.executable), name)
+
+
+def make_proposals(workers):
+    """Selective Search proposals of both splits, unless already made (the
+    generator removes them when it remakes the images)."""
+    for split in ('trainval', 'test'):
+        out = osp.join(DATA_ROOT, SS_FILE.format(split=split))
+        if osp.isfile(osp.join(REPO, out)):
+            continue
+        run([
+            sys.executable, 'tools/selective_search.py', 'voc', '--data-root',
+            DATA_ROOT, '--voc-dir', 'VOC2007/', '--split', split, '--out', out,
+            '--workers',
+            str(workers), *SS_ARGS
+        ])
+
+
+def iters_options(iters):
+    if not iters:
+        return []
+    return [
+        '--cfg-options', f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        f'param_scheduler.1.end={iters}',
+        f'param_scheduler.1.milestones=[{int(iters * 0.75)}]'
+    ]
+
+
+def train_and_test(config, work_dir, iters):
+    """``mim train`` then ``mim test`` of the final checkpoint."""
+    train_log = run([
+        bin_path('mim'), 'train', 'mmdet', config, '--work-dir', work_dir,
+        *iters_options(iters)
+    ])
+    saved = re.findall(r'Saving checkpoint at (\d+) iterations', train_log)
+    checkpoint = osp.join(work_dir, f'iter_{saved[-1]}.pth')
+    run([
+        bin_path('mim'), 'test', 'mmdet', config, '--checkpoint', checkpoint,
+        '--work-dir', work_dir
+    ])
+
+
 def main():
     args = parse_args()
     start = time.time()
-    data = make_voc_dataset(osp.join(REPO, DATA_ROOT))
+    data = make_voc_dataset(osp.join(REPO, DATA_ROOT), **DATASET)
+    make_proposals(args.workers)
     print(f'data: {DATA_ROOT} ({data.num_images["trainval"]} trainval, '
-          f'{data.num_images["test"]} test images)')
+          f'{data.num_images["test"]} test images, Selective Search '
+          f'proposals) after {time.time() - start:.0f} s')
 
-    cfg_options = []
-    if args.iters:
-        cfg_options = [
-            '--cfg-options', f'train_cfg.max_iters={args.iters}',
-            f'train_cfg.val_interval={args.iters}',
-            f'default_hooks.checkpoint.interval={args.iters}',
-            f'param_scheduler.1.end={args.iters}',
-            f'param_scheduler.1.milestones=[{int(args.iters * 0.75)}]'
-        ]
-    train_log = mim('train', 'mmdet', CONFIG, '--work-dir', args.work_dir,
-                    *cfg_options)
-    iters = re.findall(r'Saving checkpoint at (\d+) iterations', train_log)
-    checkpoint = osp.join(args.work_dir, f'iter_{iters[-1]}.pth')
-    test_log = mim('test', 'mmdet', CONFIG, '--checkpoint', checkpoint,
-                   '--work-dir', args.work_dir)
-    speed = re.findall(r'Iter\(train\).* time: ([\d.]+)', train_log)
-    maps = re.findall(r'pascal_voc/mAP: ([\d.]+)', test_log)
-    if not maps:
-        sys.exit('demo: `mim test` printed no pascal_voc/mAP line')
-    print(f'checkpoint: {checkpoint}')
-    print(f'train: {iters[-1]} iterations, {speed[-1]} s/iter')
-    print(f'pascal_voc/mAP: {maps[-1]}  (VOC07 11-point, test split, '
-          'from `mim test`)')
+    runs = []
+    for label, config in METHODS:
+        stem = osp.splitext(osp.basename(config))[0]
+        work_dir = osp.join(args.work_dir, stem)
+        train_and_test(config, work_dir, args.iters)
+        result = read_run(osp.join(REPO, work_dir))
+        if result.metrics is None:
+            sys.exit(f'demo: `mim test` wrote no metrics in {work_dir}')
+        runs.append((label, result))
+        print(f'{label}: done after {time.time() - start:.0f} s')
+
+    curves = plot_training_curves(
+        [(label, read_scalars(r.scalars_file)) for label, r in runs],
+        osp.join(REPO, args.work_dir, 'curves.png'),
+        title='make demo: Fast R-CNN, TinyVGG, generated VOC-style data')
+    ohem_dir = osp.join(args.work_dir, stem)
+    pictures = sorted(
+        glob.glob(osp.join(REPO, ohem_dir, 'hard_examples', '*.png')))
+
+    print('\nVOC07 11-point AP (IoU 0.5) on the '
+          f'{data.num_images["test"]} test images, from `mim test`:\n')
+    print(method_table(runs))
+    print('\npictures:')
+    for path in [curves] + pictures:
+        print(' ', osp.relpath(path, REPO))
     print(f'demo finished in {time.time() - start:.0f} s')
 
 

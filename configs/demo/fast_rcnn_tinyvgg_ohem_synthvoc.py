@@ -3,7 +3,7 @@
 # loss after NMS at IoU 0.7, from all RoIs (bg IoU in [0, 0.5), no fg:bg
 # ratio), as in Shrivastava et al. 2016. Every 200 iterations it saves the
 # step's images with their hard RoIs to <work_dir>/hard_examples/.
-# N=4 images x B=256 RoIs; 1000 iterations.
+# N=2 images x B=128 RoIs; 800 iterations.
 _base_ = './fast_rcnn_tinyvgg_synthvoc.py'
 
 model = dict(

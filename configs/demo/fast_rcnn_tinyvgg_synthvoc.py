@@ -1,16 +1,18 @@
 # `make demo` baseline: Fast R-CNN with the paper's heuristic sampling (fg IoU
 # >= 0.5, bg IoU in [bg_lo = 0.1, 0.5), fg:bg = 1:3, 64 RoIs per image) on a
 # small VGG-style trunk (TinyVGG: VGG_CNN_M_1024's layout with 16-32-64
-# channels, batch norm, stride 8) trained from scratch, RoIAlign 7x7, fc 256
-# -> 256 with dropout 0.5.
+# channels, batch norm, stride 8) trained from scratch, RoIAlign 7x7, fc 128
+# -> 128 with dropout 0.5.
 # Data: the generated VOC-style set data/ohem_demo/ with Selective Search
 # proposals (fast mode, at most 2000 per image); tools/demo.py makes both.
-# N=4 images x B=256 RoIs; 1000 iterations, SGD lr 0.02, x0.1 at 750.
+# N=2 images x B=128 RoIs (the paper's); 800 iterations, SGD lr 0.02, x0.1 at
+# 600. Images (128-192 px a side) are scaled to at most 192 px.
 # Targets: no paper number; compared with its OHEM twin
 # (fast_rcnn_tinyvgg_ohem_synthvoc.py) by `make demo`.
 _base_ = './fast_rcnn_tiny_synthvoc.py'
 
-max_iters = 1000
+max_iters = 800
+img_scale = (192, 192)
 num_proposals = 2000
 ss_files = {
     split: f'proposals/selective_search_voc_2007_{split}.pkl'
@@ -30,7 +32,7 @@ model = dict(
         bbox_head=dict(
             _delete_=True,
             type='DropoutFCBBoxHead',
-            fc_channels=(256, 256),
+            fc_channels=(128, 128),
             dropout_ratio=0.5,
             in_channels=64,
             roi_feat_size=7,
@@ -50,10 +52,7 @@ train_pipeline = [
     dict(
         type='ProposalBroadcaster',
         transforms=[
-            dict(
-                type='Resize',
-                scale={{_base_.img_scale}},
-                keep_ratio=True),
+            dict(type='Resize', scale=img_scale, keep_ratio=True),
             dict(type='RandomFlip', prob=0.5),
         ]),
     dict(type='PackDetInputs'),
@@ -65,20 +64,15 @@ test_pipeline = [
     dict(type='LoadProposals', num_max_proposals=num_proposals),
     dict(
         type='ProposalBroadcaster',
-        transforms=[
-            dict(
-                type='Resize',
-                scale={{_base_.img_scale}},
-                keep_ratio=True)
-        ]),
+        transforms=[dict(type='Resize', scale=img_scale, keep_ratio=True)]),
     dict(
         type='PackDetInputs',
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                    'scale_factor')),
 ]
 train_dataloader = dict(
-    dataset=dict(
-        proposal_file=ss_files['trainval'], pipeline=train_pipeline))
+    batch_size=2,
+    dataset=dict(proposal_file=ss_files['trainval'], pipeline=train_pipeline))
 val_dataloader = dict(
     dataset=dict(proposal_file=ss_files['test'], pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -9,8 +9,7 @@ HEURISTIC_FG_FRACTION = 0.25
 
 
 def _series(records: Sequence[dict], key: str):
-    points = [(r['step'], r[key]) for r in records
-              if key in r and 'step' in r]
+    points = [(r['step'], r[key]) for r in records if key in r and 'step' in r]
     return [p[0] for p in points], [p[1] for p in points]
 
 
@@ -65,8 +64,7 @@ def plot_training_curves(runs: Sequence[Tuple[str, Sequence[dict]]],
             ls='--',
             label=f'{label}: all RoIs')
     ax_loss.set(title='training loss', xlabel='iteration', ylabel='loss')
-    ax_fg.set(
-        title='foreground share', xlabel='iteration', ylabel='fraction')
+    ax_fg.set(title='foreground share', xlabel='iteration', ylabel='fraction')
     ax_hard.set(
         title='mean RoI loss (ranking loss)',
         xlabel='iteration',

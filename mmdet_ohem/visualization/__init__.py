@@ -5,6 +5,6 @@ from .hard_examples import (draw_hard_examples, find_ohem_sampler, mine_batch,
                             show_dataset_hard_examples, split_mined)
 
 __all__ = [
-    'HardExampleHook', 'draw_hard_examples', 'find_ohem_sampler',
-    'mine_batch', 'show_dataset_hard_examples', 'split_mined'
+    'HardExampleHook', 'draw_hard_examples', 'find_ohem_sampler', 'mine_batch',
+    'show_dataset_hard_examples', 'split_mined'
 ]

@@ -29,8 +29,8 @@ def split_mined(records: Sequence[dict]) -> List[dict]:
     """
     images = []
     for rec in records:
-        rois, losses, labels = (rec[key].detach().cpu()
-                                for key in ('rois', 'losses', 'labels'))
+        rois, losses, labels = (
+            rec[key].detach().cpu() for key in ('rois', 'losses', 'labels'))
         hard = torch.zeros(len(rois), dtype=torch.bool)
         hard[rec['hard'].cpu()] = True
         for i in range(rec['num_imgs']):

@@ -1,0 +1,88 @@
+"""Train and test the configs of a manifest's tables, resumably.
+
+    python tools/run_suite.py [--manifest configs/manifest.yml]
+        [--tables table1 table3] [--work-root work_dirs]
+        [--launcher none|pytorch|slurm] [--gpus N] [--gpus-per-node N]
+        [--partition P] [--dry-run] [--keep-going]
+
+Each config goes to ``<work-root>/<config stem>/`` (mmengine's default
+name), one after the other: ``mim train mmdet ... --resume`` (which
+continues from the work dir's latest checkpoint) unless its final
+checkpoint exists, then ``mim test mmdet --checkpoint <final>``. Configs
+already tested are skipped, so running the suite again resumes it. With
+``--launcher pytorch`` or ``slurm`` mim starts the distributed jobs (and
+waits for them). Then print the tables with tools/results_table.py.
+"""
+import argparse
+import os.path as osp
+import shutil
+import subprocess
+import sys
+
+from mmdet_ohem.analysis import (final_checkpoint, load_manifest, mim_commands,
+                                 plan_suite)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser.add_argument('--manifest', default='configs/manifest.yml')
+    parser.add_argument(
+        '--tables', nargs='+', help='table names (default: all)')
+    parser.add_argument('--work-root', default='work_dirs')
+    parser.add_argument(
+        '--launcher', choices=('none', 'pytorch', 'slurm'), default='none')
+    parser.add_argument('--gpus', type=int)
+    parser.add_argument('--gpus-per-node', type=int)
+    parser.add_argument('--partition', help='slurm partition')
+    parser.add_argument(
+        '--dry-run',
+        action='store_true',
+        help='print the state of each run and its commands; run nothing')
+    parser.add_argument(
+        '--keep-going',
+        action='store_true',
+        help='go on with the next config when one fails')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    manifest = load_manifest(args.manifest)
+    runs = plan_suite(manifest, osp.dirname(args.manifest), args.work_root,
+                      args.tables)
+    mim = shutil.which('mim') or osp.join(osp.dirname(sys.executable), 'mim')
+    failed = []
+    for run in runs:
+        print(f'[{run.state}] {run.config} -> {run.work_dir}', flush=True)
+        for cmd in mim_commands(run, args.launcher, args.gpus,
+                                args.gpus_per_node, args.partition):
+            if cmd[1] == 'test' and run.checkpoint is None and \
+                    not args.dry_run:
+                run.checkpoint = final_checkpoint(run.config, run.work_dir)
+                if run.checkpoint is None:
+                    print(
+                        f'  training left no final checkpoint in '
+                        f'{run.work_dir}',
+                        flush=True)
+                    failed.append(run.config)
+                    break
+                cmd = [
+                    run.checkpoint if c == '{checkpoint}' else c for c in cmd
+                ]
+            print('  $', ' '.join(cmd), flush=True)
+            if args.dry_run:
+                continue
+            if subprocess.run([mim] + cmd[1:]).returncode != 0:
+                failed.append(run.config)
+                break
+        if failed and not args.keep_going:
+            break
+    if failed:
+        sys.exit(f'run_suite: failed: {", ".join(failed)}')
+
+
+if __name__ == '__main__':
+    main()
