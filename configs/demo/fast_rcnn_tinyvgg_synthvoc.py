@@ -73,14 +73,14 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=2,
     dataset=dict(proposal_file=ss_files['trainval'], pipeline=train_pipeline))
-val_dataloader = dict(
+test_dataloader = dict(
     dataset=dict(proposal_file=ss_files['test'], pipeline=test_pipeline))
-test_dataloader = val_dataloader
 # mAP plus the AP of each class (pascal_voc/AP50_<class>) in the json logs
-val_evaluator = dict(type='PerClassVOCMetric')
-test_evaluator = val_evaluator
+test_evaluator = dict(type='PerClassVOCMetric')
+# No validation during training: `mim test` evaluates the final checkpoint.
+val_dataloader = val_evaluator = val_cfg = None
 
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+train_cfg = dict(max_iters=max_iters)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
     dict(
