@@ -124,7 +124,7 @@ def test_keys_that_match_no_image(voc_root, tmp_path):
 
 def test_clip_degenerate_and_cap(voc_root, tmp_path):
     first = load_proposals(f'{voc_root}/proposals/voc07_test.pkl')
-    w = h = 1000  # beyond any generated image
+    w = 1000  # beyond any generated image
     weird = np.array([[-3, -3, 10, 10], [5, 5, 5.5, 20], [w, 0, w + 5, 5],
                       [1, 1, 9, 9], [2, 2, 8, 8]], np.float32)
     boxes = {key: dict(bboxes=weird) for key in first}

@@ -25,6 +25,7 @@ An image's key is ``'<image folder>/<file name>'`` of its path, e.g.
 in rank order (best first): ``LoadProposals(num_max_proposals=k)`` keeps
 the first ``k``.
 """
+import ctypes
 import itertools
 import logging
 import os
@@ -125,10 +126,10 @@ def check_boxes(bboxes, scores, where: str) -> Tuple[np.ndarray, np.ndarray]:
     if not np.issubdtype(bboxes.dtype, np.number):
         raise DataFileError(f'{where}: boxes are of type {bboxes.dtype}, '
                             'expected numbers.')
-    bboxes = bboxes.astype(np.float32)
+    bboxes = bboxes.astype(np.float32, copy=False)
     if scores is None:
         scores = np.zeros(len(bboxes), np.float32)
-    scores = np.asarray(scores).astype(np.float32).reshape(-1)
+    scores = np.asarray(scores).astype(np.float32, copy=False).reshape(-1)
     if len(scores) != len(bboxes):
         raise DataFileError(f'{where}: {len(bboxes)} boxes but '
                             f'{len(scores)} scores.')
@@ -254,10 +255,24 @@ def open_proposals(path: str,
     if path.endswith(NPZ_EXT):
         return _open_npz(path)
     if path.endswith(PICKLE_EXTS):
-        return _table_from_mapping(path, load_pickle(path), wanted)
+        table = _table_from_mapping(path, load_pickle(path), wanted)
+        _return_freed_memory()
+        return table
     raise DataFileError(
         f'{path}: unknown proposal format; expected a file ending in '
         f'{", ".join(PICKLE_EXTS + (NPZ_EXT, ))}.')
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap freed by unpickling back to the OS.
+
+    glibc keeps it otherwise: the process, and every dataloader worker
+    forked from it, would go on counting an unused copy of the proposals.
+    """
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to do
 
 
 def load_pickle(path: str) -> dict:
@@ -297,28 +312,36 @@ def _entry_arrays(path: str, key: str, entry) -> Tuple[np.ndarray, np.ndarray]:
     return check_boxes(bboxes, scores, where)
 
 
-def _table_from_mapping(path: str, data: Mapping,
+def _table_from_mapping(path: str, data: dict,
                         wanted: Optional[Iterable[str]]) -> ProposalTable:
+    """Pack the entries of ``data`` (emptied on the way) into a table."""
+    num_file_keys = len(data)
+    example_keys = [str(key) for key in itertools.islice(data, 3)]
     if wanted is None:
         keys = list(data)
     else:
         keys = [key for key in dict.fromkeys(wanted) if key in data]
-    bboxes, scores = [], []
-    for key in keys:
-        box, score = _entry_arrays(path, key, data[key])
-        bboxes.append(box)
-        scores.append(score)
+    counts = np.zeros(len(keys), np.int64)
+    for i, key in enumerate(keys):
+        data[key] = _entry_arrays(path, key, data[key])
+        counts[i] = len(data[key][0])
     offsets = np.zeros(len(keys) + 1, np.int64)
-    np.cumsum([len(b) for b in bboxes], out=offsets[1:])
+    np.cumsum(counts, out=offsets[1:])
+    bboxes = np.empty((offsets[-1], 4), np.float32)
+    scores = np.empty(offsets[-1], np.float32)
+    # Entries are freed as they are copied: the peak stays near one copy.
+    for i, key in enumerate(keys):
+        bboxes[offsets[i]:offsets[i + 1]], scores[
+            offsets[i]:offsets[i + 1]] = data.pop(key)
+    data.clear()
     return ProposalTable(
         path,
         np.array(keys, dtype=str).reshape(-1),
         offsets,
-        bboxes=np.concatenate(bboxes) if bboxes else np.zeros(
-            (0, 4), np.float32),
-        scores=np.concatenate(scores) if scores else np.zeros(0, np.float32),
-        num_file_keys=len(data),
-        example_keys=[str(key) for key in itertools.islice(data, 3)])
+        bboxes=bboxes,
+        scores=scores,
+        num_file_keys=num_file_keys,
+        example_keys=example_keys)
 
 
 def _npz_member_layout(path: str, zf: zipfile.ZipFile,

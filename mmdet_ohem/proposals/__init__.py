@@ -3,9 +3,9 @@
 command lines over these functions."""
 from .legacy import convert_ss_mat
 from .recall import RECALL_IOUS, plot_recall, proposal_recall, recall_table
-from .selective_search import generate_selective_search, selective_search
 from .splits import (Split, add_split_arguments, coco_split, split_from_args,
                      voc_split)
+from .ssearch import generate_selective_search, selective_search
 
 __all__ = [
     'RECALL_IOUS', 'Split', 'add_split_arguments', 'coco_split',

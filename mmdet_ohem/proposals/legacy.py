@@ -6,7 +6,7 @@ import numpy as np
 import scipy.io
 
 from ..datasets.proposals import DataFileError, MissingDataError, check_boxes
-from .selective_search import rank_scores
+from .ssearch import rank_scores
 
 
 def convert_ss_mat(mat_file: str,

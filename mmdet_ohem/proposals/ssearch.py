@@ -10,10 +10,10 @@ grouping and ranking follow the paper.
 import ctypes
 import hashlib
 import json
+import multiprocessing
 import os
 import os.path as osp
 import shutil
-from multiprocessing import Pool
 from typing import Iterator, Optional
 
 import cv2
@@ -234,7 +234,10 @@ def generate_selective_search(split: Split,
         logger='current')
     progress = ProgressBar(num_todo)
     if workers > 1:
-        with Pool(workers, initializer=_init_worker) as pool:
+        # spawn: a forked child of a process whose OpenCV thread pool has
+        # run can deadlock in it.
+        context = multiprocessing.get_context('spawn')
+        with context.Pool(workers, initializer=_init_worker) as pool:
             for done in pool.imap_unordered(_run_chunk, tasks):
                 progress.update(done)
     else:
