@@ -307,3 +307,15 @@ def test_memory_benchmark_runs(tmp_path, capsys):
     ])
     row = capsys.readouterr().out.splitlines()[-1]
     assert row.startswith('| ours-npz | ') and row.count('GiB') == 4
+
+
+def test_convert_pickle_to_npz(voc_root, tmp_path):
+    src = f'{voc_root}/proposals/voc07_test.pkl'
+    dst = str(tmp_path / 'test.npz')
+    tool('convert_proposals').main([src, dst])
+    for (key, a), (key_b, b) in zip(
+            load_proposals(src).items(),
+            load_proposals(dst).items()):
+        assert key == key_b
+        np.testing.assert_array_equal(a['bboxes'], b['bboxes'])
+        np.testing.assert_array_equal(a['scores'], b['scores'])

@@ -54,6 +54,13 @@ log "mmengine, mmdet and tools"
 pip install -q "mmengine==$MMENGINE_VERSION" "mmdet==$MMDET_VERSION" \
     pycocotools scipy matplotlib "opencv-python==$OPENCV_VERSION" \
     pytest flake8 isort yapf
+# Selective Search (cv2.ximgproc) is in OpenCV's contrib build. It shares
+# the cv2 folder with opencv-python (which mmcv needs), so the two stay at
+# one version and contrib's files must be the ones left in place.
+if ! "$PY" -c 'import cv2; cv2.ximgproc' 2>/dev/null; then
+    pip install -q --no-deps --force-reinstall \
+        "opencv-contrib-python-headless==$OPENCV_VERSION"
+fi
 # openmim pulls openxlab, which downgrades setuptools and requests; pip
 # then reports that torch asks for setuptools>=77, which only its extension
 # builder uses: everything here works.
