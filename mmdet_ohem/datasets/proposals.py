@@ -221,6 +221,10 @@ class ProposalTable:
         if self._mapped:
             self._bboxes = self._scores = None
 
+    def __deepcopy__(self, memo: dict) -> 'ProposalTable':
+        # Read-only: copies of a dataset (mmengine's get_subset) share it.
+        return self
+
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         if self._mapped:
