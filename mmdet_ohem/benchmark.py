@@ -14,8 +14,9 @@ batch in each variant; only the RoI head and its sampler change:
 Both OHEM samplers see the paper's OHEM background range (IoU in [0, 0.5),
 so every RoI is a candidate) and the same budget of hard RoIs per image.
 
-:func:`run_variant` times one variant in the calling process (the tool
-runs each in its own process, so that peak memory is the variant's own);
+:class:`VariantRunner` times the steps of one variant in the calling
+process (the tool runs each variant in its own process, so that peak
+memory is the variant's own, and interleaves their steps);
 :func:`compute_floor` counts the FLOPs of a step and of the read-only pass;
 :func:`selection_overlap` compares the hard sets of the fp32 and the bf16
 read-only pass on the same inputs.
@@ -293,76 +294,106 @@ def _stage_targets(variant: str) -> Dict[str, tuple]:
         selection=(ohem_sampler, 'select_hard_examples'))
 
 
-def run_variant(variant: str,
-                model: str = 'vgg16',
-                device: str = 'cpu',
-                num_imgs: int = 2,
-                size: Tuple[int, int] = (600, 1000),
-                num_proposals: int = 2000,
-                warmup: int = 1,
-                iters: int = 3,
-                roi_layer: Optional[str] = None,
-                seed: int = 0) -> dict:
-    """Time full training steps (forward, backward, SGD step) of a variant.
+class VariantRunner:
+    """Full training steps (forward, backward, SGD step) of one variant.
 
     The data is deep-copied before each step, outside the timed region (the
-    RoI head renames the proposals' fields in place).
+    RoI head renames the proposals' fields in place). Steps are driven from
+    outside (:meth:`step`), so that a tool can interleave the steps of
+    variants that live in different processes.
 
-    Returns:
-        dict: ``times`` (s per timed step), ``median_s``, ``min_s``,
-        ``peak_mem_mib`` (over the timed steps), ``readonly_s`` and
-        ``selection_s`` (per step, where the variant has them), ``losses``
-        of the last step.
+    Args:
+        variant (str): A key of :data:`VARIANTS`.
+        model, device, num_imgs, size, num_proposals, roi_layer, seed: The
+            workload; see :func:`model_config` and :func:`synthetic_batch`.
     """
-    detector = build_model(model, variant, device, roi_layer, seed)
-    optim_wrapper = build_optim_wrapper(detector, optim_config(model))
-    num_classes = detector.roi_head.bbox_head.num_classes
-    data = synthetic_batch(
-        num_imgs, size, num_proposals, num_classes=num_classes, seed=seed)
-    cuda = device == 'cuda'
-    peak = Peak(device)
-    # CUDA: stage timers sync, so they get one extra step of their own
-    timer = StageTimer(_stage_targets(variant), sync=cuda)
 
-    def step():
-        batch = copy.deepcopy(data)
-        if cuda:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        log_vars = detector.train_step(batch, optim_wrapper)
-        if cuda:
-            torch.cuda.synchronize()
-        return time.perf_counter() - start, log_vars
+    def __init__(self,
+                 variant: str,
+                 model: str = 'vgg16',
+                 device: str = 'cpu',
+                 num_imgs: int = 2,
+                 size: Tuple[int, int] = (600, 1000),
+                 num_proposals: int = 2000,
+                 roi_layer: Optional[str] = None,
+                 seed: int = 0) -> None:
+        self.variant = variant
+        self.detector = build_model(model, variant, device, roi_layer, seed)
+        self.optim_wrapper = build_optim_wrapper(self.detector,
+                                                 optim_config(model))
+        num_classes = self.detector.roi_head.bbox_head.num_classes
+        self.data = synthetic_batch(
+            num_imgs, size, num_proposals, num_classes=num_classes, seed=seed)
+        self.cuda = device == 'cuda'
+        self.peak = Peak(device)
+        self.timer = StageTimer(_stage_targets(variant), sync=self.cuda)
+        self.times: List[float] = []
+        self.log_vars: dict = {}
+        torch.manual_seed(seed)
 
-    torch.manual_seed(seed)
+    def step(self, timed: bool = True) -> float:
+        """One training step; its wall time in seconds.
+
+        Timed steps count in the result; on CPU they also time the read-only
+        pass and the selection (on CUDA that needs syncs: see
+        :meth:`result`).
+        """
+        batch = copy.deepcopy(self.data)
+        stages = self.timer.active() if timed and not self.cuda \
+            else contextlib.nullcontext()
+        with stages:
+            if self.cuda:
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            self.log_vars = self.detector.train_step(batch, self.optim_wrapper)
+            if self.cuda:
+                torch.cuda.synchronize()
+            seconds = time.perf_counter() - start
+        if timed:
+            self.times.append(seconds)
+        return seconds
+
+    def result(self) -> dict:
+        """``times`` (s per timed step), ``median_s``, ``min_s``,
+        ``peak_mem_mib`` (since :meth:`Peak.reset`, i.e. ``self.peak``),
+        ``readonly_s`` and ``selection_s`` (per step, where the variant has
+        them; on CUDA from one extra step), ``losses`` of the last step."""
+        result = dict(
+            variant=self.variant,
+            times=self.times,
+            median_s=statistics.median(self.times),
+            min_s=min(self.times),
+            peak_mem_mib=self.peak.read(),
+            peak_mem_kind=self.peak.kind,
+            losses={
+                k: float(torch.as_tensor(v).detach())
+                for k, v in self.log_vars.items()
+            })
+        stage_steps = len(self.times)
+        if self.cuda and self.timer.targets:
+            with self.timer.active():
+                self.step(timed=False)
+            stage_steps = 1
+        for name in ('readonly', 'selection'):
+            total = self.timer.totals.get(name)
+            result[f'{name}_s'] = (
+                total / stage_steps if total is not None else None)
+        return result
+
+
+def run_variant(variant: str,
+                warmup: int = 1,
+                iters: int = 3,
+                **workload) -> dict:
+    """Time ``iters`` steps of a variant after ``warmup`` steps, in this
+    process; see :class:`VariantRunner` for the workload and the result."""
+    runner = VariantRunner(variant, **workload)
     for _ in range(warmup):
-        step()
-    peak.reset()
-    times = []
-    with timer.active() if not cuda else contextlib.nullcontext():
-        for _ in range(iters):
-            seconds, log_vars = step()
-            times.append(seconds)
-    result = dict(
-        variant=variant,
-        times=times,
-        median_s=statistics.median(times),
-        min_s=min(times),
-        peak_mem_mib=peak.read(),
-        peak_mem_kind=peak.kind,
-        losses={
-            k: float(torch.as_tensor(v).detach())
-            for k, v in log_vars.items()
-        })
-    stage_steps = iters
-    if cuda and timer.targets:
-        with timer.active():
-            step()
-        stage_steps = 1
-    for name in ('readonly', 'selection'):
-        result[f'{name}_s'] = (
-            timer.totals[name] / stage_steps if name in timer.totals else None)
-    return result
+        runner.step(timed=False)
+    runner.peak.reset()
+    for _ in range(iters):
+        runner.step()
+    return runner.result()
 
 
 def _layer_macs(module: nn.Module, inputs: tuple) -> List[tuple]:

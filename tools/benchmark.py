@@ -1,8 +1,9 @@
 """Training cost of OHEM against Fast R-CNN and mmdet's OHEMSampler.
 
 Times full training steps (forward, backward, SGD step) of five variants of
-one detector on one seeded synthetic batch, each variant in its own
-process, and prints s/iter, peak memory, the read-only pass and the
+one detector on one seeded synthetic batch. Each variant lives in its own
+process; their steps take turns, so that the load of a shared machine falls
+on all alike. Prints s/iter, peak memory, the read-only pass and the
 selection, the ratios to (a) and (b), the compute floor of exact OHEM and
 how much the bf16 read-only pass changes the hard set.
 
@@ -59,6 +60,11 @@ def parse_args(argv=None):
         action='store_true',
         help='development preset: ' + ', '.join(f'{k}={v}'
                                                 for k, v in QUICK.items()))
+    parser.add_argument(
+        '--sequential',
+        action='store_true',
+        help='run the variants one after another instead of interleaving '
+        'their steps (one process in memory at a time)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument(
@@ -91,37 +97,115 @@ def extras(args) -> dict:
         overlap=benchmark.selection_overlap(**workload(args), seed=args.seed))
 
 
-def worker(args) -> dict:
-    """One job: a variant's timings, then (``--with-extras``) the floor and
-    the overlap, which need no clean process of their own."""
+def worker(args) -> None:
+    """One variant in this process, driven through stdin by the main
+    process: ``step`` (timed), ``warmup`` (untimed), ``reset`` (peak
+    memory), ``finish`` (write the result; with ``--with-extras`` also the
+    floor and the overlap, which need no clean process of their own)."""
     # mmengine lists every frozen parameter at WARNING level
     MMLogger.get_current_instance().setLevel(logging.ERROR)
-    result = benchmark.run_variant(
-        args.worker,
-        warmup=args.warmup,
-        iters=args.iters,
-        seed=args.seed,
-        **workload(args))
+    runner = benchmark.VariantRunner(
+        args.worker, seed=args.seed, **workload(args))
+    reply('ready')
+    for command in sys.stdin:
+        command = command.strip()
+        if command == 'finish':
+            break
+        if command == 'reset':
+            runner.peak.reset()
+        else:
+            runner.step(timed=command == 'step')
+        reply('done')
+    result = runner.result()
     if args.with_extras:
         result['extras'] = extras(args)
-    return result
+    with open(args.worker_out, 'w') as f:
+        json.dump(result, f)
+    reply('done')
 
 
-def spawn(job: str, argv: list) -> dict:
-    """Run one job of this tool in a fresh process; return its result."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, 'out.json')
-        cmd = [
-            sys.executable, __file__, *argv, '--worker', job, '--worker-out',
+REPLY = '@@benchmark '
+
+
+def reply(message: str) -> None:
+    print(REPLY + message, flush=True)
+
+
+class Worker:
+    """A worker process of one variant, and its replies."""
+
+    def __init__(self, key: str, argv: list, out: str) -> None:
+        self.key = key
+        self.out = out
+        self.loads = []
+        self.proc = subprocess.Popen([
+            sys.executable, __file__, *argv, '--worker', key, '--worker-out',
             out
-        ]
-        load = os.getloadavg()[0]
-        subprocess.run(cmd, check=True)
-        with open(out) as f:
-            result = json.load(f)
-    result['load_before'] = load
-    result['load_after'] = os.getloadavg()[0]
-    return result
+        ],
+                                     stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     text=True)
+
+    def send(self, command: str) -> None:
+        self.proc.stdin.write(command + '\n')
+        self.proc.stdin.flush()
+
+    def wait(self) -> str:
+        """The next reply; other output of the worker passes through."""
+        for line in self.proc.stdout:
+            if line.startswith(REPLY):
+                return line[len(REPLY):].strip()
+            sys.stdout.write(line)
+        raise RuntimeError(f'benchmark worker {self.key} exited with '
+                           f'{self.proc.wait()}')
+
+    def call(self, command: str) -> str:
+        self.send(command)
+        return self.wait()
+
+    def finish(self) -> dict:
+        self.call('finish')
+        self.proc.wait()
+        with open(self.out) as f:
+            return json.load(f)
+
+
+def run_all(args, argv: list, tmp: str) -> dict:
+    """Each variant in its own process; their steps interleaved.
+
+    With ``--sequential`` one process at a time (less memory). Otherwise
+    all processes are built first and then take turns: round r runs one
+    step of every variant, starting with a different one each round, so
+    that a change in the machine's load falls on all variants alike.
+    Only one process computes at any time.
+    """
+    keys = args.variants
+    groups = [[key] for key in keys] if args.sequential else [keys]
+    results = {}
+    for group in groups:
+        workers = []
+        for key in group:
+            extra = ['--with-extras'] if key == keys[0] else []
+            workers.append(
+                Worker(key, argv + extra, os.path.join(tmp, key + '.json')))
+        for w in workers:
+            assert w.wait() == 'ready'
+        for i in range(args.warmup + args.iters):
+            if i == args.warmup:
+                for w in workers:
+                    w.call('reset')
+            shift = i % len(workers)
+            for w in workers[shift:] + workers[:shift]:
+                w.loads.append(os.getloadavg()[0])
+                w.call('step' if i >= args.warmup else 'warmup')
+                print(
+                    f'   step {i + 1}: ({benchmark.VARIANTS[w.key][0]}) '
+                    f'{w.key}',
+                    flush=True)
+        for w in workers:
+            results[w.key] = w.finish()
+            results[w.key]['load_1min'] = w.loads
+    return results
 
 
 def ratios(variants: dict) -> dict:
@@ -224,9 +308,7 @@ def table(results: dict) -> str:
 def main(argv=None):
     args = parse_args(argv)
     if args.worker:
-        result = worker(args)
-        with open(args.worker_out, 'w') as f:
-            json.dump(result, f)
+        worker(args)
         return
     argv = [
         '--device', args.device, '--model', args.model, '--size',
@@ -244,11 +326,9 @@ def main(argv=None):
         environment=benchmark.environment(),
         load_start=os.getloadavg(),
         variants={})
-    for i, key in enumerate(args.variants):
-        print(f'== ({benchmark.VARIANTS[key][0]}) {key}', flush=True)
-        # the first worker also counts the floor and measures the overlap
-        results['variants'][key] = spawn(key,
-                                         argv + ['--with-extras'] * (i == 0))
+    with tempfile.TemporaryDirectory() as tmp:
+        results['variants'] = run_all(args, argv, tmp)
+    # the first worker also counted the floor and measured the overlap
     results['extras'] = results['variants'][args.variants[0]].pop('extras')
     results['load_end'] = os.getloadavg()
     results['ratios'] = ratios(results['variants'])
