@@ -2,7 +2,8 @@
 
 Generates (once, cached) a small VOC-style dataset under ``data/ohem_demo``
 with Selective Search proposals, trains the baseline (bg_lo 0.1, fg:bg 1:3)
-and OHEM on a small VGG-style trunk with ``mim train mmdet``, tests both
+and OHEM on a small VGG-style trunk with ``mim train mmdet`` (at the same
+time, each on half of the cores), tests both
 with ``mim test mmdet``, and prints a table (mAP, per-class AP, s/iter) and
 the paths of its pictures: training curves and the hard RoIs OHEM picked.
 
@@ -54,18 +55,33 @@ def parse_args():
 def run(cmd):
     """Run a command of this environment in the repo; return its output,
     or exit with its tail."""
+    return wait(start(cmd))
+
+
+def start(cmd, threads=None):
+    """Start a command in the repo, optionally with ``threads`` threads."""
     print('$', ' '.join(cmd), flush=True)
-    proc = subprocess.run(
+    env = dict(os.environ)
+    if threads:
+        env['OMP_NUM_THREADS'] = str(threads)
+    return subprocess.Popen(
         cmd,
         cwd=REPO,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True)
+
+
+def wait(proc):
+    """Wait for a started command; return its output, or exit with its
+    tail."""
+    out = proc.communicate()[0]
     if proc.returncode != 0:
-        print(proc.stdout[-5000:])
-        sys.exit(f'demo: `{" ".join(cmd[:3])}` failed '
+        print(out[-5000:])
+        sys.exit(f'demo: `{" ".join(proc.args[:3])}` failed '
                  f'(exit {proc.returncode})')
-    return proc.stdout
+    return out
 
 
 def bin_path(name):
@@ -99,47 +115,56 @@ def iters_options(iters):
     ]
 
 
-def train_and_test(config, work_dir, iters):
-    """``mim train`` then ``mim test`` of the final checkpoint."""
-    train_log = run([
-        bin_path('mim'), 'train', 'mmdet', config, '--work-dir', work_dir,
-        *iters_options(iters)
-    ])
-    saved = re.findall(r'Saving checkpoint at (\d+) iterations', train_log)
-    checkpoint = osp.join(work_dir, f'iter_{saved[-1]}.pth')
-    run([
-        bin_path('mim'), 'test', 'mmdet', config, '--checkpoint', checkpoint,
-        '--work-dir', work_dir
-    ])
+def train_and_test(work_dirs, iters):
+    """``mim train`` all methods at once, each on its share of the cores
+    (the runs are small: one core each is faster than sharing two), then
+    ``mim test`` each final checkpoint."""
+    threads = max(1, (os.cpu_count() or 1) // len(METHODS))
+    procs = [
+        start([
+            bin_path('mim'), 'train', 'mmdet', config, '--work-dir', work_dir,
+            *iters_options(iters)
+        ], threads) for (_, config), work_dir in zip(METHODS, work_dirs)
+    ]
+    logs = [wait(proc) for proc in procs]
+    for (_, config), work_dir, log in zip(METHODS, work_dirs, logs):
+        saved = re.findall(r'Saving checkpoint at (\d+) iterations', log)
+        checkpoint = osp.join(work_dir, f'iter_{saved[-1]}.pth')
+        run([
+            bin_path('mim'), 'test', 'mmdet', config, '--checkpoint',
+            checkpoint, '--work-dir', work_dir
+        ])
 
 
 def main():
     args = parse_args()
-    start = time.time()
+    began = time.time()
     data = make_voc_dataset(osp.join(REPO, DATA_ROOT), **DATASET)
     make_proposals(args.workers)
     print(f'data: {DATA_ROOT} ({data.num_images["trainval"]} trainval, '
           f'{data.num_images["test"]} test images, Selective Search '
-          f'proposals) after {time.time() - start:.0f} s')
+          f'proposals) after {time.time() - began:.0f} s')
 
+    work_dirs = [
+        osp.join(args.work_dir,
+                 osp.splitext(osp.basename(config))[0])
+        for _, config in METHODS
+    ]
+    train_and_test(work_dirs, args.iters)
+    print(f'trained and tested after {time.time() - began:.0f} s')
     runs = []
-    for label, config in METHODS:
-        stem = osp.splitext(osp.basename(config))[0]
-        work_dir = osp.join(args.work_dir, stem)
-        train_and_test(config, work_dir, args.iters)
+    for (label, _), work_dir in zip(METHODS, work_dirs):
         result = read_run(osp.join(REPO, work_dir))
         if result.metrics is None:
             sys.exit(f'demo: `mim test` wrote no metrics in {work_dir}')
         runs.append((label, result))
-        print(f'{label}: done after {time.time() - start:.0f} s')
 
     curves = plot_training_curves(
         [(label, read_scalars(r.scalars_file)) for label, r in runs],
         osp.join(REPO, args.work_dir, 'curves.png'),
         title='make demo: Fast R-CNN, TinyVGG, generated VOC-style data')
-    ohem_dir = osp.join(args.work_dir, stem)
     pictures = sorted(
-        glob.glob(osp.join(REPO, ohem_dir, 'hard_examples', '*.png')))
+        glob.glob(osp.join(REPO, work_dirs[-1], 'hard_examples', '*.png')))
 
     print('\nVOC07 11-point AP (IoU 0.5) on the '
           f'{data.num_images["test"]} test images, from `mim test`:\n')
@@ -147,7 +172,7 @@ def main():
     print('\npictures:')
     for path in [curves] + pictures:
         print(' ', osp.relpath(path, REPO))
-    print(f'demo finished in {time.time() - start:.0f} s')
+    print(f'demo finished in {time.time() - began:.0f} s')
 
 
 if __name__ == '__main__':

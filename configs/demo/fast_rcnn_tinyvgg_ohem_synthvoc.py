@@ -1,9 +1,9 @@
 # `make demo` OHEM: the twin of fast_rcnn_tinyvgg_synthvoc.py in which the
-# two-copy OHEMRoIHead trains on the 64 hardest RoIs per image, ranked by
+# two-copy OHEMRoIHead trains on the 16 hardest RoIs per image, ranked by
 # loss after NMS at IoU 0.7, from all RoIs (bg IoU in [0, 0.5), no fg:bg
-# ratio), as in Shrivastava et al. 2016. Every 200 iterations it saves the
+# ratio), as in Shrivastava et al. 2016. Every 500 iterations it saves the
 # step's images with their hard RoIs to <work_dir>/hard_examples/.
-# N=2 images x B=128 RoIs; 800 iterations.
+# N=2 images x B=32 RoIs; 2000 iterations.
 _base_ = './fast_rcnn_tinyvgg_synthvoc.py'
 
 model = dict(
@@ -14,6 +14,6 @@ model = dict(
             sampler=dict(
                 _delete_=True,
                 type='OnlineHardExampleSampler',
-                num=64,
+                num=16,
                 nms_thr=0.7))))
-custom_hooks = [dict(type='HardExampleHook', interval=200)]
+custom_hooks = [dict(type='HardExampleHook', interval=500)]
