@@ -110,7 +110,7 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     batch_sampler=None,
     dataset=dict(
-        type='VOCDataset',
+        type='ProposalVOCDataset',
         data_root=data_root,
         metainfo=dict(classes=classes),
         ann_file='VOC2007/ImageSets/Main/trainval.txt',
@@ -125,7 +125,7 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='VOCDataset',
+        type='ProposalVOCDataset',
         data_root=data_root,
         metainfo=dict(classes=classes),
         ann_file='VOC2007/ImageSets/Main/test.txt',
