@@ -4,16 +4,12 @@
 # ratio), as in Shrivastava et al. 2016. Every 500 iterations it saves the
 # step's images with their hard RoIs to <work_dir>/hard_examples/.
 # N=2 images x B=32 RoIs; 2000 iterations.
-_base_ = './fast_rcnn_tinyvgg_synthvoc.py'
+_base_ = ['./fast_rcnn_tinyvgg_synthvoc.py', '../_base_/ohem.py']
 
 model = dict(
     roi_head=dict(type='OHEMRoIHead'),
     train_cfg=dict(
         rcnn=dict(
-            assigner=dict(neg_iou_thr=0.5),
-            sampler=dict(
-                _delete_=True,
-                type='OnlineHardExampleSampler',
-                num=16,
-                nms_thr=0.7))))
+            assigner=_base_.ohem_rcnn.assigner,
+            sampler=dict(_base_.ohem_rcnn.sampler, num=16))))
 custom_hooks = [dict(type='HardExampleHook', interval=500)]
