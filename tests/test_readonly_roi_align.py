@@ -60,3 +60,23 @@ def test_used_without_grad_on_cpu_only():
         # an adaptive grid (sampling_ratio=0) differs per RoI: mmcv's
         adaptive = Extractor(RoIAlign(7, 1 / 8, 0))
         assert readonly_roi_feats(adaptive, feat, rois) is None
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_under_autocast_within_rounding_of_fp32(dtype):
+    torch.manual_seed(0)
+    feat = (torch.randn(2, 16, 12, 20) * 4, )
+    rois = rois_on(2, 12, 20, stride=16)
+    extractor = Extractor(RoIAlign(7, 1 / 16, 2))
+    ref = extractor.roi_layers[0](feat[0], rois)
+    with torch.no_grad(), torch.autocast('cpu', dtype=dtype):
+        out = readonly_roi_feats(extractor, feat, rois)
+    assert out.dtype == dtype
+    # bf16 pools from a bf16 table with bf16 weights (three roundings of
+    # 2**-9 each at most, relative to the sum of |weight * tap|); fp16
+    # rounds the fp32 sums once
+    eps = 2.**-7 if dtype == torch.bfloat16 else 2.**-11
+    scale = extractor.roi_layers[0](feat[0].abs(), rois)
+    err = (out.float() - ref).abs()
+    assert (err <= eps * scale + 1e-6).all()
+    assert err.max() > 0  # it did run in low precision

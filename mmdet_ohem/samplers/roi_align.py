@@ -135,11 +135,17 @@ def readonly_roi_feats(extractor, x: Sequence[Tensor],
     if (type(layer) is not RoIAlign or layer.pool_mode != 'avg'
             or layer.sampling_ratio <= 0 or layer.use_torchvision):
         return None
-    # Sums in fp32 (mmcv's RoI kernels have no bf16 either); under autocast
-    # the result comes in its dtype, which the fc layers would cast it to.
-    out_dtype = None
+    # Outside autocast the sums are in fp32 (mmcv's RoI kernels have no
+    # bf16). Under bf16 autocast the table and the bilinear weights are
+    # bf16, as autocast makes the inputs of any bf16 op: the gather and the
+    # (n, C, 7, 7) copy then move half the bytes, and the result stays
+    # within 2**-7 of sum(|weight * tap|) of the fp32 one. Under fp16
+    # autocast, fp32 sums come out in fp16. Either way the result is in the
+    # dtype the fc layers would cast it to.
+    table, out_dtype = x[0].float(), None
     if torch.is_autocast_enabled('cpu'):
         out_dtype = torch.get_autocast_dtype('cpu')
-    return roi_align_avg(x[0].float(), rois, layer.output_size,
-                         layer.spatial_scale, layer.sampling_ratio,
-                         layer.aligned, out_dtype)
+        if out_dtype == torch.bfloat16:
+            table = x[0].to(out_dtype)
+    return roi_align_avg(table, rois, layer.output_size, layer.spatial_scale,
+                         layer.sampling_ratio, layer.aligned, out_dtype)
