@@ -4,7 +4,11 @@ No timing is asserted: the figures depend on the machine and its load.
 """
 import importlib.util
 import json
+import os
 import os.path as osp
+import platform
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -26,7 +30,7 @@ def test_quick_run_reports_every_variant_ratio_and_the_floor(tmp_path):
     out = tmp_path / 'bench.json'
     load_tool().main([
         '--quick', '--model', 'tiny', '--size', '64', '96', '--proposals',
-        '40', '--warmup', '0', '--iters', '1', '--out',
+        '40', '--warmup', '0', '--iters', '1', '--caching-malloc', '--out',
         str(out)
     ])
     results = json.loads(out.read_text())
@@ -45,6 +49,49 @@ def test_quick_run_reports_every_variant_ratio_and_the_floor(tmp_path):
     assert 0 <= overlap['fraction'] <= 1 and overlap['num_exact'] > 0
     assert 'fast_time' in results['targets']
     assert results['environment']['torch'] == torch.__version__
+    assert results['environment']['malloc'] == benchmark.MALLOC_TUNABLES
+    for res in results['variants'].values():
+        assert len(res['minor_faults']) == 1 and res['minor_faults'][0] >= 0
+
+
+def test_caching_malloc_env_keeps_other_tunables():
+    env = benchmark.caching_malloc_env({'GLIBC_TUNABLES': 'glibc.a=1'})
+    assert env['GLIBC_TUNABLES'] == 'glibc.a=1:' + benchmark.MALLOC_TUNABLES
+    assert benchmark.caching_malloc_env({})['GLIBC_TUNABLES'] == \
+        benchmark.MALLOC_TUNABLES
+
+
+FAULTS_OF_REPEATED_ALLOCATIONS = """
+import resource, torch
+torch.empty(1).fill_(0)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(30):
+    torch.empty(16 * 2**20).fill_(1)  # 64 MiB, freed at once
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(
+    platform.libc_ver()[0] != 'glibc', reason='GLIBC_TUNABLES is glibc')
+def test_caching_malloc_env_reuses_freed_memory():
+    """With glibc's defaults each 64 MiB tensor is mapped afresh and
+    faulted in page by page; under the workers' settings glibc keeps the
+    freed blocks (it grows its heap for the first few, then reuses)."""
+
+    def faults(env):
+        out = subprocess.run(
+            [sys.executable, '-c', FAULTS_OF_REPEATED_ALLOCATIONS],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True).stdout
+        return int(out)
+
+    system = dict(os.environ)
+    system.pop('GLIBC_TUNABLES', None)
+    pages = 64 * 2**20 // 4096
+    assert faults(system) >= 30 * pages
+    assert faults(benchmark.caching_malloc_env(system)) < 15 * pages
 
 
 def test_floor_counts_vgg16_as_the_paper_arithmetic():

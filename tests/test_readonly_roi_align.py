@@ -3,7 +3,8 @@ import pytest
 import torch
 from mmcv.ops import RoIAlign
 
-from mmdet_ohem.samplers.roi_align import readonly_roi_feats, roi_align_avg
+from mmdet_ohem.samplers.roi_align import (ChannelsLastRoIAlign,
+                                           readonly_roi_pooler, roi_align_avg)
 
 
 def rois_on(num_imgs, height, width, stride, n=300, seed=0):
@@ -52,14 +53,40 @@ def test_used_without_grad_on_cpu_only():
     rois = rois_on(1, 9, 9, stride=8, n=20)
     extractor = Extractor(RoIAlign(7, 1 / 8, 2))
     # the trainable pass needs mmcv's op and its backward
-    assert readonly_roi_feats(extractor, feat, rois) is None
+    assert readonly_roi_pooler(extractor, feat) is None
     with torch.no_grad():
-        out = readonly_roi_feats(extractor, feat, rois)
+        pool = readonly_roi_pooler(extractor, feat)
         torch.testing.assert_close(
-            out, extractor.roi_layers[0](feat[0], rois), rtol=1e-5, atol=1e-6)
+            pool(rois),
+            extractor.roi_layers[0](feat[0], rois),
+            rtol=1e-5,
+            atol=1e-6)
         # an adaptive grid (sampling_ratio=0) differs per RoI: mmcv's
         adaptive = Extractor(RoIAlign(7, 1 / 8, 0))
-        assert readonly_roi_feats(adaptive, feat, rois) is None
+        assert readonly_roi_pooler(adaptive, feat) is None
+
+
+def test_chunks_share_one_output_buffer():
+    """Each call is right when it returns; the next call reuses the memory
+    of the largest result so far instead of allocating."""
+    torch.manual_seed(0)
+    feat = torch.randn(2, 8, 11, 17)
+    rois = rois_on(2, 11, 17, stride=16, n=50)
+    layer = RoIAlign(7, 1 / 16, 2)
+    pool = ChannelsLastRoIAlign(feat, (7, 7), 1 / 16, 2, reuse_output=True)
+    first = pool(rois[:30])
+    torch.testing.assert_close(first, layer(feat, rois[:30]))
+    second = pool(rois[30:])
+    assert second.data_ptr() == first.data_ptr() and len(second) == 20
+    assert second.is_contiguous()
+    torch.testing.assert_close(second, layer(feat, rois[30:]))
+    assert pool(rois).data_ptr() != first.data_ptr()  # it had to grow
+    assert len(pool(rois[:0])) == 0
+    # without reuse, every result is its own
+    fresh = ChannelsLastRoIAlign(feat, (7, 7), 1 / 16, 2)
+    assert fresh(rois[:5]).data_ptr() != fresh(rois[:5]).data_ptr()
+    with pytest.raises(ValueError, match='sampling_ratio=0'):
+        ChannelsLastRoIAlign(feat, (7, 7), 1 / 16, 0)
 
 
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
@@ -70,7 +97,7 @@ def test_under_autocast_within_rounding_of_fp32(dtype):
     extractor = Extractor(RoIAlign(7, 1 / 16, 2))
     ref = extractor.roi_layers[0](feat[0], rois)
     with torch.no_grad(), torch.autocast('cpu', dtype=dtype):
-        out = readonly_roi_feats(extractor, feat, rois)
+        out = readonly_roi_pooler(extractor, feat)(rois)
     assert out.dtype == dtype
     # bf16 pools from a bf16 table with bf16 weights (three roundings of
     # 2**-9 each at most, relative to the sum of |weight * tap|); fp16

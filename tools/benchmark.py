@@ -18,6 +18,7 @@ import argparse
 import json
 import logging
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,12 @@ def parse_args(argv=None):
         action='store_true',
         help='run the variants one after another instead of interleaving '
         'their steps (one process in memory at a time)')
+    parser.add_argument(
+        '--caching-malloc',
+        action='store_true',
+        help='run the workers with glibc malloc keeping freed memory for '
+        'reuse (benchmark.MALLOC_TUNABLES), as a caching allocator would: '
+        'faster steps on CPU, but the peak RSS then counts the cache')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument(
@@ -134,7 +141,7 @@ def reply(message: str) -> None:
 class Worker:
     """A worker process of one variant, and its replies."""
 
-    def __init__(self, key: str, argv: list, out: str) -> None:
+    def __init__(self, key: str, argv: list, out: str, env: dict) -> None:
         self.key = key
         self.out = out
         self.loads = []
@@ -144,6 +151,7 @@ class Worker:
         ],
                                      stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
+                                     env=env,
                                      text=True)
 
     def send(self, command: str) -> None:
@@ -181,13 +189,15 @@ def run_all(args, argv: list, tmp: str) -> dict:
     """
     keys = args.variants
     groups = [[key] for key in keys] if args.sequential else [keys]
+    env = benchmark.caching_malloc_env() if args.caching_malloc else None
     results = {}
     for group in groups:
         workers = []
         for key in group:
             extra = ['--with-extras'] if key == keys[0] else []
             workers.append(
-                Worker(key, argv + extra, os.path.join(tmp, key + '.json')))
+                Worker(key, argv + extra, os.path.join(tmp, key + '.json'),
+                       env))
         for w in workers:
             assert w.wait() == 'ready'
         for i in range(args.warmup + args.iters):
@@ -263,7 +273,7 @@ def table(results: dict) -> str:
     lines = [
         f"{'variant':<20} {'median':>7} {'min':>7} {'/(a)':>6} "
         f"{'min/(a)':>7} {'/(b)':>6} {'peak MiB':>9} {'ro s':>6} "
-        f"{'sel ms':>7} {'sel %':>6}"
+        f"{'sel ms':>7} {'sel %':>6} {'faults':>7}"
     ]
 
     def fmt(value, spec):
@@ -280,7 +290,8 @@ def table(results: dict) -> str:
                      f"{res['peak_mem_mib']:>9.0f} "
                      f"{fmt(res.get('readonly_s'), '6.2f'):>6} "
                      f"{fmt(sel and sel * 1e3, '7.1f'):>7} "
-                     f"{fmt(sel and 100 * sel / res['median_s'], '6.2f'):>6}")
+                     f"{fmt(sel and 100 * sel / res['median_s'], '6.2f'):>6} "
+                     f"{statistics.median(res['minor_faults']):>7.0f}")
     floor = results['extras']['floor']
     overlap = results['extras']['overlap']
     lines += [
@@ -290,7 +301,8 @@ def table(results: dict) -> str:
     lines += [
         f'times: s/iter over {results["args"]["iters"]} steps (/: median '
         f'over median, min/: min over min); peak memory: {mem}; ro: '
-        'read-only pass per step; sel: NMS + top-k per step',
+        'read-only pass per step; sel: NMS + top-k per step; faults: '
+        'minor page faults per step (median)',
         f"compute floor of exact OHEM: x{floor['floor']:.3f} "
         f"(read-only {floor['readonly_tflop'] * 1e3:.4g} GFLOP / baseline "
         f"step {floor['baseline_step_tflop'] * 1e3:.4g} GFLOP)",
@@ -321,9 +333,12 @@ def main(argv=None):
     ]
     if args.roi_layer:
         argv += ['--roi-layer', args.roi_layer]
+    environment = benchmark.environment()
+    environment['malloc'] = (
+        benchmark.MALLOC_TUNABLES if args.caching_malloc else 'system')
     results = dict(
         args=vars(args),
-        environment=benchmark.environment(),
+        environment=environment,
         load_start=os.getloadavg(),
         variants={})
     with tempfile.TemporaryDirectory() as tmp:
@@ -337,8 +352,11 @@ def main(argv=None):
     print(f"load average (1, 5, 15 min): start {results['load_start']}, "
           f"end {results['load_end']}")
     if args.out:
-        with open(args.out, 'w') as f:
+        # whole or not at all: through a temporary file beside it
+        tmp = f'{args.out}.{os.getpid()}.tmp'
+        with open(tmp, 'w') as f:
             json.dump(results, f, indent=1)
+        os.replace(tmp, args.out)
         print(f'wrote {args.out}')
 
 

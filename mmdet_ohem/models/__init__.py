@@ -5,6 +5,6 @@ from .tiny_vgg import TinyVGG
 from .vgg import VGGCNNM1024, FastRCNNVGG
 
 __all__ = [
-    'convert_vgg_state_dict', 'DropoutFCBBoxHead', 'FastDropout', 'FastRCNNVGG',
-    'TinyVGG', 'VGGCNNM1024'
+    'convert_vgg_state_dict', 'DropoutFCBBoxHead', 'FastDropout',
+    'FastRCNNVGG', 'TinyVGG', 'VGGCNNM1024'
 ]

@@ -1,7 +1,7 @@
 """Online hard example mining as a drop-in ``train_cfg.rcnn.sampler``."""
 import contextlib
 import inspect
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.roi_heads import StandardRoIHead
@@ -15,7 +15,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..selection import LOSS_TERMS, per_roi_loss, select_hard_examples
-from .roi_align import readonly_roi_feats
+from .roi_align import readonly_roi_pooler
 
 READONLY_MODES = ('train', 'eval')
 READONLY_DTYPES = {
@@ -96,8 +96,12 @@ class CandidateRoIs(SamplingResult):
                               *self._build_args)
 
 
-def roi_forward(roi_head: StandardRoIHead, x: Tuple[Tensor],
-                rois: Tensor) -> Tuple[Tensor, Tensor]:
+def roi_forward(
+    roi_head: StandardRoIHead,
+    x: Tuple[Tensor],
+    rois: Tensor,
+    pool: Optional[Callable[[Tensor],
+                            Tensor]] = None) -> Tuple[Tensor, Tensor]:
     """Forward RoIs through the box branch of a RoI head.
 
     Args:
@@ -105,13 +109,17 @@ def roi_forward(roi_head: StandardRoIHead, x: Tuple[Tensor],
             head and box head are used.
         x (tuple[Tensor]): Multi-level features, each (N, C, H, W).
         rois (Tensor): (n, 5) RoIs (batch index, x1, y1, x2, y2).
+        pool (callable, optional): Pools ``rois`` from ``x`` in place of
+            the extractor (the read-only pass's
+            :func:`~mmdet_ohem.samplers.roi_align.readonly_roi_pooler`).
 
     Returns:
         tuple[Tensor, Tensor]: ``cls_score`` and ``bbox_pred``.
     """
-    extractor = roi_head.bbox_roi_extractor
-    feats = readonly_roi_feats(extractor, x, rois)
-    if feats is None:
+    if pool is not None:
+        feats = pool(rois)
+    else:
+        extractor = roi_head.bbox_roi_extractor
         feats = extractor(x[:extractor.num_inputs], rois)
     if roi_head.with_shared_head:
         feats = roi_head.shared_head(feats)
@@ -399,9 +407,11 @@ class OnlineHardExampleSampler:
         # once per pass, not once per chunk.
         with torch.no_grad(), _readonly_mode(roi_head, self.readonly_mode), \
                 autocast:
+            pool = readonly_roi_pooler(roi_head.bbox_roi_extractor, x)
             for chunk in range(0, len(rois), self.readonly_chunk_size):
                 part = slice(chunk, chunk + self.readonly_chunk_size)
-                cls_score, bbox_pred = roi_forward(roi_head, x, rois[part])
+                cls_score, bbox_pred = roi_forward(roi_head, x, rois[part],
+                                                   pool)
                 with torch.autocast(rois.device.type, enabled=False):
                     losses.append(
                         per_roi_loss(cls_score, bbox_pred, labels[part],

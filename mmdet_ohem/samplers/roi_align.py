@@ -49,6 +49,117 @@ def _axis_taps(start: Tensor, length: Tensor, size: int, out_size: int,
     return inside, low, high, 1. - frac, frac
 
 
+class ChannelsLastRoIAlign:
+    """mmcv's average RoIAlign with a fixed sampling grid, without grad.
+
+    The features are copied channels-last once, when it is built; each call
+    pools a chunk of RoIs from that table. With ``reuse_output`` the result
+    of a call is written into one buffer that the next call overwrites, so
+    that a pass over many chunks allocates (and page-faults) its largest
+    tensor once instead of once per chunk.
+
+    Args:
+        feat (Tensor): (N, C, H, W) features.
+        output_size (Sequence[int]): (out_h, out_w).
+        spatial_scale (float): Feature cells per image pixel.
+        sampling_ratio (int): Samples per bin and axis; must be > 0.
+        aligned (bool): Shift by half a cell (mmcv's ``aligned``).
+        table_dtype (torch.dtype, optional): dtype of the table, in which
+            the taps and the weights are; by default ``feat``'s.
+        out_dtype (torch.dtype, optional): dtype of the result; by default
+            the table's.
+        reuse_output (bool): See above.
+    """
+
+    def __init__(self,
+                 feat: Tensor,
+                 output_size: Sequence[int],
+                 spatial_scale: float,
+                 sampling_ratio: int,
+                 aligned: bool = True,
+                 table_dtype: Optional[torch.dtype] = None,
+                 out_dtype: Optional[torch.dtype] = None,
+                 reuse_output: bool = False) -> None:
+        if sampling_ratio <= 0:
+            raise ValueError('ChannelsLastRoIAlign needs a fixed sampling '
+                             f'grid, got sampling_ratio={sampling_ratio}')
+        self.num_imgs, self.channels, self.height, self.width = feat.shape
+        self.output_size = tuple(output_size)
+        self.spatial_scale = spatial_scale
+        self.grid = sampling_ratio
+        self.aligned = aligned
+        table_dtype = table_dtype or feat.dtype
+        self.out_dtype = out_dtype or table_dtype
+        # one copy: channels last, in the table's dtype
+        self.table = feat.new_empty(
+            (self.num_imgs, self.height, self.width, self.channels),
+            dtype=table_dtype).copy_(feat.permute(0, 2, 3,
+                                                  1)).view(-1, self.channels)
+        self.reuse_output = reuse_output
+        self._buffer: Optional[Tensor] = None
+
+    def __call__(self, rois: Tensor) -> Tensor:
+        """Pool ``rois``.
+
+        Args:
+            rois (Tensor): (n, 5) RoIs (batch index, x1, y1, x2, y2) in
+                image coordinates.
+
+        Returns:
+            Tensor: (n, C, out_h, out_w) contiguous pooled features; with
+            ``reuse_output``, valid until the next call.
+        """
+        out = self._output(len(rois))
+        if len(rois) == 0:
+            return out
+        out_h, out_w = self.output_size
+        grid, height, width = self.grid, self.height, self.width
+        num_rois = len(rois)
+        boxes = rois[:, 1:].float() * self.spatial_scale - (0.5 if self.aligned
+                                                            else 0.)
+        wh = boxes[:, 2:] - boxes[:, :2]
+        if not self.aligned:  # mmcv's legacy mode: RoIs are at least 1 cell
+            wh = wh.clamp(min=1.)
+        in_y, y_lo, y_hi, hy, ly = _axis_taps(boxes[:, 1], wh[:, 1], height,
+                                              out_h, grid)
+        in_x, x_lo, x_hi, hx, lx = _axis_taps(boxes[:, 0], wh[:, 0], width,
+                                              out_w, grid)
+        # Per axis (n, bins, samples, taps); their outer product gives each
+        # output bin its grid * grid * 4 (row, weight) pairs, in mmcv's
+        # order.
+        rows = (rois[:, 0].long() * height)[:, None, None]
+        tap_y = ((rows + torch.stack([y_lo, y_hi], -1)) * width).view(
+            num_rois, out_h, 1, grid, 1, 2, 1)
+        tap_x = torch.stack([x_lo, x_hi], -1)
+        tap_x = tap_x.view(num_rois, 1, out_w, 1, grid, 1, 2)
+        # the mean over a bin's samples, folded into the weights (a power of
+        # two for the usual grids, so exact)
+        w_y = (torch.stack([hy, ly], -1) * (in_y / (grid * grid))[..., None])
+        w_x = torch.stack([hx, lx], -1) * in_x[..., None]
+        weight = (
+            w_y.view(num_rois, out_h, 1, grid, 1, 2, 1) *
+            w_x.view(num_rois, 1, out_w, 1, grid, 1, 2))
+        pooled = F.embedding_bag(
+            (tap_y + tap_x).view(-1, grid * grid * 4),
+            self.table,
+            per_sample_weights=weight.view(-1, grid * grid * 4).to(
+                self.table.dtype),
+            mode='sum')
+        # (n, out_h, out_w, C) -> contiguous (n, C, out_h, out_w), cast on
+        # the way where the result has another dtype
+        return out.copy_(
+            pooled.view(num_rois, out_h, out_w,
+                        self.channels).permute(0, 3, 1, 2))
+
+    def _output(self, num_rois: int) -> Tensor:
+        shape = (num_rois, self.channels, *self.output_size)
+        if not self.reuse_output:
+            return self.table.new_empty(shape, dtype=self.out_dtype)
+        if self._buffer is None or len(self._buffer) < num_rois:
+            self._buffer = self.table.new_empty(shape, dtype=self.out_dtype)
+        return self._buffer[:num_rois]
+
+
 def roi_align_avg(feat: Tensor,
                   rois: Tensor,
                   output_size: Sequence[int],
@@ -58,74 +169,35 @@ def roi_align_avg(feat: Tensor,
                   out_dtype: Optional[torch.dtype] = None) -> Tensor:
     """mmcv's average RoIAlign with a fixed sampling grid, without grad.
 
-    Args:
-        feat (Tensor): (N, C, H, W) features.
-        rois (Tensor): (n, 5) RoIs (batch index, x1, y1, x2, y2) in image
-            coordinates.
-        output_size (Sequence[int]): (out_h, out_w).
-        spatial_scale (float): Feature cells per image pixel.
-        sampling_ratio (int): Samples per bin and axis; must be > 0.
-        aligned (bool): Shift by half a cell (mmcv's ``aligned``).
-        out_dtype (torch.dtype, optional): dtype of the result; by default
-            ``feat``'s. The sums are in ``feat``'s dtype.
+    One call of :class:`ChannelsLastRoIAlign`; the sums are in ``feat``'s
+    dtype, the result in ``out_dtype`` (default: ``feat``'s).
 
     Returns:
         Tensor: (n, C, out_h, out_w) contiguous pooled features.
     """
-    num_imgs, channels, height, width = feat.shape
-    out_h, out_w = output_size
-    grid = sampling_ratio
-    num_rois = len(rois)
-    if num_rois == 0:
-        return feat.new_zeros(0, channels, out_h, out_w)
-    boxes = rois[:, 1:].float() * spatial_scale - (0.5 if aligned else 0.)
-    wh = boxes[:, 2:] - boxes[:, :2]
-    if not aligned:  # mmcv's legacy mode: RoIs are at least 1 cell
-        wh = wh.clamp(min=1.)
-    in_y, y_lo, y_hi, hy, ly = _axis_taps(boxes[:, 1], wh[:, 1], height, out_h,
-                                          grid)
-    in_x, x_lo, x_hi, hx, lx = _axis_taps(boxes[:, 0], wh[:, 0], width, out_w,
-                                          grid)
-    # Per axis (n, bins, samples, taps); their outer product gives each
-    # output bin its grid * grid * 4 (row, weight) pairs, in mmcv's order.
-    rows = (rois[:, 0].long() * height)[:, None, None]
-    tap_y = ((rows + torch.stack([y_lo, y_hi], -1)) * width).view(
-        num_rois, out_h, 1, grid, 1, 2, 1)
-    tap_x = torch.stack([x_lo, x_hi], -1)
-    tap_x = tap_x.view(num_rois, 1, out_w, 1, grid, 1, 2)
-    # the mean over a bin's samples, folded into the weights (a power of
-    # two for the usual grids, so exact)
-    w_y = (torch.stack([hy, ly], -1) * (in_y / (grid * grid))[..., None])
-    w_x = torch.stack([hx, lx], -1) * in_x[..., None]
-    weight = (
-        w_y.view(num_rois, out_h, 1, grid, 1, 2, 1) *
-        w_x.view(num_rois, 1, out_w, 1, grid, 1, 2))
-    table = feat.permute(0, 2, 3, 1).reshape(-1, channels)
-    pooled = F.embedding_bag(
-        (tap_y + tap_x).view(-1, grid * grid * 4),
-        table,
-        per_sample_weights=weight.view(-1, grid * grid * 4).to(table.dtype),
-        mode='sum')
-    # (n, out_h, out_w, C) -> contiguous (n, C, out_h, out_w), cast on the
-    # way when the caller wants another dtype
-    out = feat.new_empty((num_rois, channels, out_h, out_w),
-                         dtype=out_dtype or feat.dtype)
-    return out.copy_(
-        pooled.view(num_rois, out_h, out_w, channels).permute(0, 3, 1, 2))
+    return ChannelsLastRoIAlign(
+        feat,
+        output_size,
+        spatial_scale,
+        sampling_ratio,
+        aligned,
+        out_dtype=out_dtype)(
+            rois)
 
 
-def readonly_roi_feats(extractor, x: Sequence[Tensor],
-                       rois: Tensor) -> Optional[Tensor]:
-    """RoI features through :func:`roi_align_avg` where it applies.
+def readonly_roi_pooler(extractor,
+                        x: Sequence[Tensor]) -> Optional[ChannelsLastRoIAlign]:
+    """A :class:`ChannelsLastRoIAlign` for a read-only pass, where it applies.
 
     It applies to a single-level extractor with mmcv's average
     :class:`~mmcv.ops.RoIAlign` of a fixed sampling grid, on CPU, without
-    grad. Anything else returns None: use the extractor.
+    grad. Anything else returns None: use the extractor. Build it in the
+    pass (under its autocast), use it for the pass's chunks (its output
+    buffer is reused), then drop it.
 
     Args:
         extractor: The RoI head's ``bbox_roi_extractor``.
         x (Sequence[Tensor]): Multi-level features, each (N, C, H, W).
-        rois (Tensor): (n, 5) RoIs.
     """
     layers = getattr(extractor, 'roi_layers', None)
     if (torch.is_grad_enabled() or layers is None or len(layers) != 1
@@ -142,10 +214,17 @@ def readonly_roi_feats(extractor, x: Sequence[Tensor],
     # within 2**-7 of sum(|weight * tap|) of the fp32 one. Under fp16
     # autocast, fp32 sums come out in fp16. Either way the result is in the
     # dtype the fc layers would cast it to.
-    table, out_dtype = x[0].float(), None
+    table_dtype, out_dtype = torch.float32, None
     if torch.is_autocast_enabled('cpu'):
         out_dtype = torch.get_autocast_dtype('cpu')
         if out_dtype == torch.bfloat16:
-            table = x[0].to(out_dtype)
-    return roi_align_avg(table, rois, layer.output_size, layer.spatial_scale,
-                         layer.sampling_ratio, layer.aligned, out_dtype)
+            table_dtype = out_dtype
+    return ChannelsLastRoIAlign(
+        x[0],
+        layer.output_size,
+        layer.spatial_scale,
+        layer.sampling_ratio,
+        layer.aligned,
+        table_dtype=table_dtype,
+        out_dtype=out_dtype,
+        reuse_output=True)
