@@ -45,8 +45,14 @@ def parse_args(argv=None):
     parser.add_argument('--imgs', type=int, default=2, help='images per step')
     parser.add_argument(
         '--proposals', type=int, default=2000, help='proposals per image')
-    parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--iters', type=int, default=3, help='timed steps')
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=2,
+        help='untimed steps first (default: 2; the first step after one '
+        'warm-up step was still the slowest of every variant)')
+    parser.add_argument(
+        '--iters', type=int, default=5, help='timed steps (default: 5)')
     parser.add_argument(
         '--roi-layer',
         choices=('RoIPool', 'RoIAlign'),
