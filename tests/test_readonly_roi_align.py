@@ -4,7 +4,7 @@ import torch
 from mmcv.ops import RoIAlign
 
 from mmdet_ohem.samplers.roi_align import (ChannelsLastRoIAlign,
-                                           readonly_roi_pooler, roi_align_avg)
+                                           readonly_roi_pooler)
 
 
 def rois_on(num_imgs, height, width, stride, n=300, seed=0):
@@ -25,7 +25,8 @@ def test_equals_mmcv_roi_align(sampling_ratio, aligned):
     feat = torch.randn(2, 8, 11, 17)
     rois = rois_on(2, 11, 17, stride=16)
     ref = RoIAlign((7, 6), 1 / 16, sampling_ratio, aligned=aligned)(feat, rois)
-    out = roi_align_avg(feat, rois, (7, 6), 1 / 16, sampling_ratio, aligned)
+    out = ChannelsLastRoIAlign(feat, (7, 6), 1 / 16, sampling_ratio, aligned)(
+        rois)
     assert out.is_contiguous()
     # the same weights and taps; the sums only run in another order
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
@@ -33,10 +34,12 @@ def test_equals_mmcv_roi_align(sampling_ratio, aligned):
 
 def test_empty_rois_and_output_dtype():
     feat = torch.randn(1, 4, 5, 5)
-    assert roi_align_avg(feat, torch.zeros(0, 5), (7, 7), 1.,
-                         2).shape == (0, 4, 7, 7)
+    empty = ChannelsLastRoIAlign(feat, (7, 7), 1., 2)(torch.zeros(0, 5))
+    assert empty.shape == (0, 4, 7, 7)
     rois = torch.tensor([[0., 0., 0., 3., 3.]])
-    out = roi_align_avg(feat, rois, (2, 2), 1., 2, out_dtype=torch.bfloat16)
+    out = ChannelsLastRoIAlign(
+        feat, (2, 2), 1., 2, out_dtype=torch.bfloat16)(
+            rois)
     assert out.dtype == torch.bfloat16
 
 

@@ -26,6 +26,7 @@ import tempfile
 from mmengine.logging import MMLogger
 
 from mmdet_ohem import benchmark
+from mmdet_ohem.fileio import write_atomic
 
 QUICK = dict(size=(240, 400), proposals=400, warmup=1, iters=2)
 
@@ -358,11 +359,7 @@ def main(argv=None):
     print(f"load average (1, 5, 15 min): start {results['load_start']}, "
           f"end {results['load_end']}")
     if args.out:
-        # whole or not at all: through a temporary file beside it
-        tmp = f'{args.out}.{os.getpid()}.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(results, f, indent=1)
-        os.replace(tmp, args.out)
+        write_atomic(args.out, json.dumps(results, indent=1).encode())
         print(f'wrote {args.out}')
 
 

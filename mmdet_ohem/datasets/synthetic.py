@@ -51,6 +51,8 @@ from typing import Dict, Tuple
 import cv2
 import numpy as np
 
+from ..fileio import write_atomic as _write_atomic
+
 CLASSES = ('square', 'disc', 'triangle', 'cross', 'ring')
 SPLITS = ('trainval', 'test')
 # Paths relative to the dataset root, i.e. ``data_root`` in mmdet configs.
@@ -221,18 +223,6 @@ def make_voc_dataset(root: str,
                       pickle.dumps(proposals, protocol=4))
     _write_atomic(manifest_path, manifest.encode())
     return info
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it."""
-    tmp_path = f'{path}.{os.getpid()}.tmp'
-    try:
-        with open(tmp_path, 'wb') as f:
-            f.write(data)
-        os.replace(tmp_path, path)
-    finally:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
 
 
 def _voc_xml(img_id: str, shape: Tuple[int, ...], objects: list) -> bytes:

@@ -86,7 +86,7 @@ class ChannelsLastRoIAlign:
         if sampling_ratio <= 0:
             raise ValueError('ChannelsLastRoIAlign needs a fixed sampling '
                              f'grid, got sampling_ratio={sampling_ratio}')
-        self.num_imgs, self.channels, self.height, self.width = feat.shape
+        num_imgs, self.channels, self.height, self.width = feat.shape
         self.output_size = tuple(output_size)
         self.spatial_scale = spatial_scale
         self.grid = sampling_ratio
@@ -95,7 +95,7 @@ class ChannelsLastRoIAlign:
         self.out_dtype = out_dtype or table_dtype
         # one copy: channels last, in the table's dtype
         self.table = feat.new_empty(
-            (self.num_imgs, self.height, self.width, self.channels),
+            (num_imgs, self.height, self.width, self.channels),
             dtype=table_dtype).copy_(feat.permute(0, 2, 3,
                                                   1)).view(-1, self.channels)
         self.reuse_output = reuse_output
@@ -169,31 +169,6 @@ class ChannelsLastRoIAlign:
         if self._buffer is None or len(self._buffer) < num_rois:
             self._buffer = self.table.new_empty(shape, dtype=self.out_dtype)
         return self._buffer[:num_rois]
-
-
-def roi_align_avg(feat: Tensor,
-                  rois: Tensor,
-                  output_size: Sequence[int],
-                  spatial_scale: float,
-                  sampling_ratio: int,
-                  aligned: bool = True,
-                  out_dtype: Optional[torch.dtype] = None) -> Tensor:
-    """mmcv's average RoIAlign with a fixed sampling grid, without grad.
-
-    One call of :class:`ChannelsLastRoIAlign`; the sums are in ``feat``'s
-    dtype, the result in ``out_dtype`` (default: ``feat``'s).
-
-    Returns:
-        Tensor: (n, C, out_h, out_w) contiguous pooled features.
-    """
-    return ChannelsLastRoIAlign(
-        feat,
-        output_size,
-        spatial_scale,
-        sampling_ratio,
-        aligned,
-        out_dtype=out_dtype)(
-            rois)
 
 
 def readonly_roi_pooler(extractor,
