@@ -1,10 +1,11 @@
-# make install | test | demo | lint  — each installs first when needed.
+# make install | test | test-fast | demo | lint  — each installs first when
+# needed.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmdet_ohem-installed
 SRC := mmdet_ohem configs tools tests setup.py
 
-.PHONY: install test demo lint
+.PHONY: install test test-fast demo lint
 
 # Re-install only when the pins (tools/install.sh, setup.cfg) change.
 $(STAMP): tools/install.sh setup.cfg setup.py
@@ -15,6 +16,10 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest tests
+
+# spec/ and model/ tests only (no subprocess runs): about a minute
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m "not slow"
 
 demo: $(STAMP)
 	$(PY) tools/demo.py

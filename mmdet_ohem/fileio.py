@@ -1,19 +1,42 @@
-"""Whole-or-nothing file writes."""
+"""Whole-or-nothing file writes: the package's one way to write a file a
+reader may see while it is written."""
+import contextlib
 import os
 import os.path as osp
+import uuid
+from typing import IO, Iterator, Union
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it.
+@contextlib.contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """A temporary path beside ``path`` that becomes ``path`` on success.
 
     A reader sees the old file or the new one, never a half-written one;
-    the temporary file is removed if the write fails.
+    the temporary file is removed if the block raises. The folder is made
+    if needed.
     """
-    tmp_path = f'{path}.{os.getpid()}.tmp'
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = osp.join(
+        folder,
+        f'.{osp.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')
     try:
-        with open(tmp_path, 'wb') as f:
-            f.write(data)
-        os.replace(tmp_path, path)
+        yield tmp
+        os.replace(tmp, path)
     finally:
-        if osp.exists(tmp_path):
-            os.remove(tmp_path)
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str, mode: str = 'wb') -> Iterator[IO]:
+    """``open(path, mode)`` through :func:`atomic_path`."""
+    with atomic_path(path) as tmp:
+        with open(tmp, mode) as f:
+            yield f
+
+
+def write_atomic(path: str, data: Union[bytes, str]) -> None:
+    """Write ``data`` to ``path`` through :func:`atomic_open`."""
+    with atomic_open(path, 'wb' if isinstance(data, bytes) else 'w') as f:
+        f.write(data)

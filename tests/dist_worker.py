@@ -95,16 +95,9 @@ def main(data_root, work_dir, iters):
     runner.model.register_comm_hook(None, counting_allreduce)
     model = runner.model.module
     sampler = model.roi_head.bbox_sampler
-    readonly_losses = sampler.readonly_losses
-    local = []
-
-    def spy(*args, **kwargs):
-        losses = readonly_losses(*args, **kwargs)
-        local.append((losses.sum().item(), len(losses)))
-        return losses
-
-    sampler.readonly_losses = spy
-    runner.train()
+    with sampler.recording() as records:
+        runner.train()
+    local = [(r['losses'].sum().item(), len(r['losses'])) for r in records]
 
     # Parameters; batch-norm statistics stay per process, as mmengine's
     # default broadcast_buffers=False leaves them.

@@ -4,7 +4,7 @@ import os.path as osp
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
-from mmdet_ohem.datasets import make_voc_dataset
+from mmdet_ohem.workbench.synthetic import make_voc_dataset
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = {

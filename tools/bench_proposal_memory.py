@@ -63,7 +63,7 @@ def parse_args(argv=None):
 
 def make_data(work_dir, num_images, num_boxes):
     """Write the annotation json and both proposal files, once."""
-    from mmdet_ohem.datasets import save_proposals
+    from mmdet_ohem.proposals import save_proposals
     os.makedirs(osp.join(work_dir, 'img'), exist_ok=True)
     stamp = osp.join(work_dir, f'done_{num_images}x{num_boxes}')
     if osp.isfile(stamp):

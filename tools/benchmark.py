@@ -25,8 +25,8 @@ import tempfile
 
 from mmengine.logging import MMLogger
 
-from mmdet_ohem import benchmark
 from mmdet_ohem.fileio import write_atomic
+from mmdet_ohem.workbench import benchmark, measure
 
 QUICK = dict(size=(240, 400), proposals=400, warmup=1, iters=2)
 
@@ -77,7 +77,7 @@ def parse_args(argv=None):
         '--caching-malloc',
         action='store_true',
         help='run the workers with glibc malloc keeping freed memory for '
-        'reuse (benchmark.MALLOC_TUNABLES), as a caching allocator would: '
+        'reuse (measure.MALLOC_TUNABLES), as a caching allocator would: '
         'faster steps on CPU, but the peak RSS then counts the cache')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='write the results as JSON here')
@@ -196,7 +196,7 @@ def run_all(args, argv: list, tmp: str) -> dict:
     """
     keys = args.variants
     groups = [[key] for key in keys] if args.sequential else [keys]
-    env = benchmark.caching_malloc_env() if args.caching_malloc else None
+    env = measure.caching_malloc_env() if args.caching_malloc else None
     results = {}
     for group in groups:
         workers = []
@@ -340,9 +340,9 @@ def main(argv=None):
     ]
     if args.roi_layer:
         argv += ['--roi-layer', args.roi_layer]
-    environment = benchmark.environment()
+    environment = measure.environment()
     environment['malloc'] = (
-        benchmark.MALLOC_TUNABLES if args.caching_malloc else 'system')
+        measure.MALLOC_TUNABLES if args.caching_malloc else 'system')
     results = dict(
         args=vars(args),
         environment=environment,

@@ -11,7 +11,7 @@ import argparse
 
 from mmengine.logging import print_log
 
-from mmdet_ohem.datasets import load_proposals, save_proposals
+from mmdet_ohem.proposals import load_proposals, save_proposals
 
 
 def parse_args(argv=None):

@@ -14,9 +14,9 @@ import argparse
 
 from mmengine.logging import print_log
 
-from mmdet_ohem.datasets import save_proposals
-from mmdet_ohem.proposals import (add_split_arguments, convert_ss_mat,
-                                  split_from_args)
+from mmdet_ohem.proposals import save_proposals
+from mmdet_ohem.proposals.legacy import convert_ss_mat
+from mmdet_ohem.proposals.splits import add_split_arguments, split_from_args
 
 
 def parse_args(argv=None):

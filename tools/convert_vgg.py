@@ -9,7 +9,7 @@ Prints how every source key mapped. See mmdet_ohem/models/convert.py.
 """
 import argparse
 
-from mmdet_ohem.checkpoint import save_checkpoint_safely
+from mmdet_ohem.engine.checkpoint import save_checkpoint_safely
 from mmdet_ohem.models.convert import (KEY_MAPS, convert_vgg_state_dict,
                                        load_source_weights)
 

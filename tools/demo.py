@@ -18,9 +18,9 @@ import subprocess
 import sys
 import time
 
-from mmdet_ohem.analysis import (method_table, plot_training_curves, read_run,
-                                 read_scalars)
-from mmdet_ohem.datasets import make_voc_dataset
+from mmdet_ohem.workbench.curves import plot_training_curves
+from mmdet_ohem.workbench.results import method_table, read_run, read_scalars
+from mmdet_ohem.workbench.synthetic import make_voc_dataset
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA_ROOT = 'data/ohem_demo'

@@ -6,7 +6,7 @@ Example:
 import argparse
 import time
 
-from mmdet_ohem.datasets import make_voc_dataset
+from mmdet_ohem.workbench.synthetic import make_voc_dataset
 
 
 def parse_args(argv=None):

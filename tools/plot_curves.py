@@ -10,7 +10,8 @@ import argparse
 import os.path as osp
 import sys
 
-from mmdet_ohem.analysis import plot_training_curves, read_run, read_scalars
+from mmdet_ohem.workbench.curves import plot_training_curves
+from mmdet_ohem.workbench.results import read_run, read_scalars
 
 
 def parse_args(argv=None):

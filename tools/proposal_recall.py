@@ -20,10 +20,9 @@ from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 
 import mmdet_ohem  # noqa: F401  registers our datasets
-from mmdet_ohem.proposals import (RECALL_IOUS, add_split_arguments,
-                                  plot_recall, proposal_recall, recall_table,
-                                  split_from_args)
-from mmdet_ohem.proposals.recall import TABLE_NUMS
+from mmdet_ohem.proposals.recall import (RECALL_IOUS, TABLE_NUMS, plot_recall,
+                                         proposal_recall, recall_table)
+from mmdet_ohem.proposals.splits import add_split_arguments, split_from_args
 
 
 def parse_args(argv=None):

@@ -13,7 +13,7 @@ and the tables are printed all the same.
 import argparse
 import sys
 
-from mmdet_ohem.analysis import load_manifest, manifest_tables
+from mmdet_ohem.workbench.results import load_manifest, manifest_tables
 
 
 def parse_args(argv=None):

@@ -19,8 +19,9 @@ import shutil
 import subprocess
 import sys
 
-from mmdet_ohem.analysis import (final_checkpoint, load_manifest, mim_commands,
-                                 plan_suite)
+from mmdet_ohem.workbench.results import load_manifest
+from mmdet_ohem.workbench.suite import (final_checkpoint, mim_commands,
+                                        plan_suite)
 
 
 def parse_args(argv=None):

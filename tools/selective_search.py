@@ -12,8 +12,8 @@ interrupted run resumes where it stopped when started again.
 """
 import argparse
 
-from mmdet_ohem.proposals import (add_split_arguments,
-                                  generate_selective_search, split_from_args)
+from mmdet_ohem.proposals.splits import add_split_arguments, split_from_args
+from mmdet_ohem.proposals.ssearch import generate_selective_search
 
 
 def parse_args(argv=None):

@@ -19,7 +19,7 @@ from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
-from mmdet_ohem.visualization import show_dataset_hard_examples
+from mmdet_ohem.workbench.hard_examples import show_dataset_hard_examples
 
 
 def parse_args(argv=None):

@@ -8,8 +8,8 @@ import argparse
 import sys
 
 # Importing the package registers the reducer, allowlist and loader.
-from mmdet_ohem.checkpoint import (UnsafeCheckpointError,
-                                   convert_trusted_checkpoint)
+from mmdet_ohem.engine.checkpoint import convert_trusted_checkpoint
+from mmdet_ohem.errors import UnsafeCheckpointError
 
 
 def parse_args(argv=None):

@@ -2,14 +2,14 @@
 # (fg IoU >= 0.5, bg IoU in [0.1, 0.5), fg:bg = 1:3), on a tiny ResNet-style
 # backbone (stride 8), RoIAlign 7x7 (runs on CPU).
 # Data: the generated VOC-style set of `make demo` (data/ohem_demo/), which
-# `python tools/make_synthetic_voc.py data/ohem_demo` writes.
+# `python tools/make_synthetic_voc.py --root data/ohem_demo` writes.
 # N=4 images x B=256 RoIs (64 per image); 600 iterations, SGD lr 0.02.
 # Targets: no paper number; compared side by side with its OHEM twin.
 _base_ = 'mmdet::_base_/default_runtime.py'
 custom_imports = dict(imports=['mmdet_ohem'], allow_failed_imports=False)
 
 data_root = 'data/ohem_demo/'
-# mmdet_ohem.datasets.synthetic.CLASSES
+# mmdet_ohem.workbench.synthetic.CLASSES
 classes = ('square', 'disc', 'triangle', 'cross', 'ring')
 img_scale = (256, 256)
 max_iters = 600

@@ -1,13 +1,5 @@
-from .coco import ProposalCocoDataset  # registers ProposalCocoDataset
-from .proposals import (DataFileError, MissingDataError, ProposalDatasetMixin,
-                        load_proposals, open_proposals, save_proposals)
-from .synthetic import (ANN_FILES, CLASSES, PROPOSAL_FILES, SUB_DATA_ROOT,
-                        SyntheticVOC, make_voc_dataset)
-from .voc import ProposalVOCDataset  # registers ProposalVOCDataset
+from .coco import ProposalCocoDataset  # registers in mmdet's DATASETS
+from .mixin import ProposalDatasetMixin
+from .voc import ProposalVOCDataset  # registers in DATASETS
 
-__all__ = [
-    'ANN_FILES', 'CLASSES', 'PROPOSAL_FILES', 'SUB_DATA_ROOT', 'SyntheticVOC',
-    'make_voc_dataset', 'DataFileError', 'MissingDataError',
-    'ProposalCocoDataset', 'ProposalDatasetMixin', 'ProposalVOCDataset',
-    'load_proposals', 'open_proposals', 'save_proposals'
-]
+__all__ = ['ProposalCocoDataset', 'ProposalDatasetMixin', 'ProposalVOCDataset']

@@ -5,7 +5,7 @@ import re
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
-from .proposals import ProposalDatasetMixin
+from .mixin import ProposalDatasetMixin
 
 DATA_HINT = ('Download COCO as README, section "Data", describes '
              '(coco/ under data_root).')

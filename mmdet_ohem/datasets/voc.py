@@ -7,7 +7,8 @@ from typing import List, Optional, Union
 from mmdet.datasets import VOCDataset
 from mmdet.registry import DATASETS
 
-from .proposals import DataFileError, MissingDataError, ProposalDatasetMixin
+from ..errors import DataFileError, MissingDataError
+from .mixin import ProposalDatasetMixin
 
 DATA_HINT = ('Download PASCAL VOC as README, section "Data", describes '
              '(VOCdevkit/ under data_root).')

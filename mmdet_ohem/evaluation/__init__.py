@@ -1,3 +1,4 @@
-from .voc_submission import VOCSubmissionMetric
+from .voc_metric import PerClassVOCMetric  # registers in mmdet's METRICS
+from .voc_submission import VOCSubmissionMetric  # registers in METRICS
 
-__all__ = ['VOCSubmissionMetric']
+__all__ = ['PerClassVOCMetric', 'VOCSubmissionMetric']

@@ -1,13 +1,14 @@
 """Detections in the format of the PASCAL VOC evaluation server."""
 import os
 import os.path as osp
-import tempfile
 from collections import defaultdict
 from typing import Optional, Sequence
 
 from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
+
+from ..fileio import atomic_open
 
 
 @METRICS.register_module()
@@ -62,10 +63,8 @@ class VOCSubmissionMetric(BaseMetric):
         for name in classes:
             path = osp.join(out_dir,
                             f'{self.comp}_det_{self.split}_{name}.txt')
-            fd, tmp = tempfile.mkstemp(dir=out_dir, suffix='.tmp')
-            with os.fdopen(fd, 'w') as f:
+            with atomic_open(path, 'w') as f:
                 f.writelines(lines[name])
-            os.replace(tmp, path)
         num_dets = sum(len(v) for v in lines.values())
         print_log(
             f'wrote {num_dets} detections of {len(results)} images for the '

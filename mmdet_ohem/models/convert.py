@@ -9,7 +9,8 @@ Two sources are understood:
   ImageNet classifier ``classifier.6`` is dropped.
 - ``vgg_cnn_m_1024``: Caffe layer names (``conv1`` ... ``conv5``, ``fc6``,
   ``fc7``, each ``.weight`` and ``.bias``), as dumped from the Caffe model
-  into a ``.npz`` or ``.pth``; see the README for how. ``fc8`` is dropped.
+  into a ``.npz`` or ``.pth``; see docs/weights.md for how. ``fc8`` is
+  dropped.
 
 The result is a checkpoint keyed like the detector's state dict
 (``backbone.*``, ``roi_head.bbox_head.shared_fcs.*``) that the configs load
@@ -23,7 +24,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 import torch
 
-from ..checkpoint import MISSING_CHECKPOINT_HINTS
+from ..engine.checkpoint import MISSING_CHECKPOINT_HINTS
 
 HEAD = 'roi_head.bbox_head.shared_fcs'
 
@@ -55,7 +56,7 @@ SOURCES = {
     "torchvision's ImageNet VGG16 weights (vgg16-397923af.pth)",
     'vgg_cnn_m_1024':
     'the ImageNet VGG_CNN_M_1024 Caffe weights dumped to '
-    '.npz (README, "Pretrained weights")',
+    '.npz (docs/weights.md)',
 }
 for _arch, _dst in DEFAULT_OUTPUTS.items():
     MISSING_CHECKPOINT_HINTS[osp.basename(_dst)] = (

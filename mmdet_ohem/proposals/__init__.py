@@ -1,15 +1,12 @@
-"""Making and judging proposals: Selective Search, Fast R-CNN's legacy
-``.mat`` files, RPN dumps and recall. The tools in ``tools/`` are thin
-command lines over these functions."""
-from .legacy import convert_ss_mat
-from .recall import RECALL_IOUS, plot_recall, proposal_recall, recall_table
-from .splits import (Split, add_split_arguments, coco_split, split_from_args,
-                     voc_split)
-from .ssearch import generate_selective_search, selective_search
+"""Proposals: the file formats (``formats``, ``npz``), the packed table and
+its checks (``table``), and the makers the tools run: Selective Search
+(``ssearch``), Fast R-CNN's legacy ``.mat`` files (``legacy``), RPN dumps
+(``rpn``), splits (``splits``) and recall (``recall``). Importing the
+package loads the formats only."""
+from .formats import (load_proposals, open_proposals, proposal_file_name,
+                      proposal_key, save_proposals)
 
 __all__ = [
-    'RECALL_IOUS', 'Split', 'add_split_arguments', 'coco_split',
-    'convert_ss_mat', 'generate_selective_search', 'plot_recall',
-    'proposal_recall', 'recall_table', 'selective_search', 'split_from_args',
-    'voc_split'
+    'load_proposals', 'open_proposals', 'proposal_file_name', 'proposal_key',
+    'save_proposals'
 ]

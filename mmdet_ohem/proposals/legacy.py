@@ -5,8 +5,9 @@ from typing import Dict, Sequence
 import numpy as np
 import scipy.io
 
-from ..datasets.proposals import DataFileError, MissingDataError, check_boxes
+from ..errors import DataFileError, MissingDataError
 from .ssearch import rank_scores
+from .table import check_boxes
 
 
 def convert_ss_mat(mat_file: str,

@@ -5,8 +5,8 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import Tuple
 
-from ..datasets.proposals import (MissingDataError, proposal_file_name,
-                                  proposal_key)
+from ..errors import MissingDataError
+from .formats import proposal_file_name, proposal_key
 
 DATA_HINT = 'Download it as README, section "Data", describes.'
 

@@ -11,7 +11,6 @@ import ctypes
 import hashlib
 import json
 import multiprocessing
-import os
 import os.path as osp
 import shutil
 from typing import Iterator, Optional
@@ -21,7 +20,9 @@ import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
-from ..datasets.proposals import DataFileError, load_proposals, save_proposals
+from ..errors import DataFileError
+from ..fileio import write_atomic
+from .formats import load_proposals, save_proposals
 from .splits import Split
 
 MODES = ('fast', 'quality')
@@ -273,8 +274,4 @@ def _claim_work_dir(work_dir: str, params: dict) -> None:
                     f'settings (see its {_PARAMS_FILE}). Run with those '
                     'settings to finish it, or remove the folder.')
         return
-    os.makedirs(work_dir, exist_ok=True)
-    tmp = f'{params_file}.{os.getpid()}.tmp'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, params_file)
+    write_atomic(params_file, text)

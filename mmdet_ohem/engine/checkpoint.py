@@ -1,0 +1,209 @@
+"""Make mmengine checkpoints loadable with ``torch.load(weights_only=True)``.
+
+Since torch 2.6 ``torch.load`` only unpickles allow-listed globals by
+default. An mmengine checkpoint has two kinds of foreign objects in it:
+
+* ``HistoryBuffer`` in ``message_hub``. Its ``__getstate__`` stores the
+  class functions ``min``/``max``/``current``/``mean``, which pickle as
+  ``builtins.getattr(HistoryBuffer, 'min')``; allowing ``getattr`` would let
+  a file call any method of any allowed object, so instead a ``copyreg``
+  reducer saves a buffer as ``HistoryBuffer(logs, counts, max_length)`` with
+  plain Python numbers. Its statistics methods are class-level and restored
+  on import, so nothing is lost.
+* numpy scalars in ``message_hub.runtime_info``, e.g. ``eta`` which
+  ``IterTimerHook`` computes from ``HistoryBuffer.mean()`` as
+  ``np.float64``. Converting these at save time would need a ``copyreg``
+  entry for numpy's scalar types, which every pickle in the process uses
+  (DataLoader workers, result collection), silently turning ``np.float64``
+  into ``float``. So the numpy globals that rebuild a float64 scalar are
+  allow-listed instead: ``scalar(dtype, raw_bytes)`` and ``dtype(...)``
+  only construct numbers, and ``Float64DType`` must be allowed because the
+  dtype's state is applied to an instance of that class.
+
+Loading through mmengine (``load_from``, ``resume``, ``--checkpoint``) goes
+through :func:`load_from_local_weights_only`, which keeps
+``weights_only=True`` and explains a refusal. Files written by older code
+are converted once, on explicit trust, by :func:`convert_trusted_checkpoint`
+(``tools/trust_checkpoint.py``).
+"""
+import copyreg
+import os.path as osp
+import pickle
+import shutil
+from io import BytesIO
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from ..errors import UnsafeCheckpointError
+from ..fileio import atomic_path
+
+# What a float64 scalar pickles as: ``multiarray.scalar`` and the dtype's
+# class. Taken from objects because numpy 1.x and 2.x differ in the module
+# paths.
+SAFE_GLOBALS = [
+    HistoryBuffer,
+    np.dtype,
+    np.float64(0).__reduce__()[0],
+    type(np.dtype(np.float64)),
+]
+
+TRUST_COMMAND = 'python tools/trust_checkpoint.py {} OUT --trust'
+
+
+def _reduce_history_buffer(buffer):
+    logs, counts = buffer.data
+    return HistoryBuffer, (logs.tolist(), counts.tolist(), buffer.max_length)
+
+
+#: File name -> how to make that file, for checkpoints that configs expect
+#: users to create (e.g. converted ImageNet weights).
+MISSING_CHECKPOINT_HINTS = {}
+
+
+def missing_checkpoint_message(filename: str) -> str:
+    """Say that ``filename`` is missing and, if known, how to make it."""
+    msg = f'checkpoint file {filename} does not exist'
+    hint = MISSING_CHECKPOINT_HINTS.get(osp.basename(filename))
+    return f'{msg}. {hint}' if hint else f'{msg}.'
+
+
+def load_from_local_weights_only(filename, map_location):
+    """Load a local checkpoint with ``torch.load(weights_only=True)``.
+
+    Replaces mmengine's ``load_from_local`` (scheme ``''``), whose bare
+    ``torch.load`` fails with advice to turn the check off.
+
+    Args:
+        filename (str): Local checkpoint path.
+        map_location (str | callable, optional): Same as :func:`torch.load`.
+
+    Returns:
+        dict: The loaded checkpoint.
+
+    Raises:
+        FileNotFoundError: If ``filename`` does not exist.
+        UnsafeCheckpointError: If the file needs globals that are not
+            allowed.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(missing_checkpoint_message(filename))
+    try:
+        return torch.load(
+            filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise UnsafeCheckpointError(
+            f'Refused to load checkpoint {filename} with weights_only=True, '
+            'because loading it could run arbitrary code: it needs '
+            f'{_describe_refusal(filename, err)}. If you trust where the '
+            'file came from, convert it once with: '
+            f'{TRUST_COMMAND.format(filename)}') from err
+
+
+def _describe_refusal(file, err):
+    """Say what in ``file`` made ``torch.load`` raise ``err``."""
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(file)
+    except ValueError:  # legacy non-zip format, cannot be inspected
+        names = []
+    if names:
+        return 'globals that are not allow-listed: ' + ', '.join(sorted(names))
+    # Types only created while unpickling are not listed, but torch's own
+    # message names them; its advice to disable weights_only is dropped.
+    detail = str(err).partition('WeightsUnpickler error:')[2].strip()
+    return 'an object torch refuses: ' + (detail or str(err)).splitlines()[0]
+
+
+def register_safe_checkpoints():
+    """Register the reducer, the allowlist and the loader; idempotent."""
+    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
+    torch.serialization.add_safe_globals(SAFE_GLOBALS)
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_from_local_weights_only, force=True)
+
+
+def _refusal(obj):
+    """Return why ``weights_only=True`` refuses ``obj``, or None."""
+    buffer = BytesIO()
+    torch.save(obj, buffer)
+    buffer.seek(0)
+    try:
+        torch.load(buffer, weights_only=True)
+    except pickle.UnpicklingError as err:
+        buffer.seek(0)
+        return _describe_refusal(buffer, err)
+    return None
+
+
+def _find_refused(obj, reason, path=()):
+    """Yield ``(key_path, reason)`` for the innermost refused items."""
+    if isinstance(obj, dict):
+        items = list(obj.items())
+    elif isinstance(obj, (list, tuple)):
+        items = list(enumerate(obj))
+    else:
+        items = []
+    found = False
+    for key, value in items:
+        child_reason = _refusal(value)
+        if child_reason:
+            found = True
+            yield from _find_refused(value, child_reason, path + (key, ))
+    if not found:
+        yield '/'.join(map(str, path)) or '<root>', reason
+
+
+def convert_trusted_checkpoint(src, dst):
+    """Re-save a checkpoint the user trusts so that it loads safely.
+
+    Only call this on explicit user trust: ``src`` is loaded with
+    ``weights_only=False``, which runs any code the file contains. Tensors
+    are mapped to CPU so that any machine can convert.
+
+    Args:
+        src (str): Trusted checkpoint to convert.
+        dst (str): Output path; written atomically, only on success.
+
+    Raises:
+        UnsafeCheckpointError: If the re-saved checkpoint still needs
+            globals outside the allowlist; ``dst`` is left untouched.
+    """
+    register_safe_checkpoints()
+    checkpoint = torch.load(src, map_location='cpu', weights_only=False)
+    save_checkpoint_safely(checkpoint, dst, source=src)
+
+
+def save_checkpoint_safely(checkpoint, dst, source=None):
+    """Save a checkpoint that is sure to load with ``weights_only=True``.
+
+    It is written to a temporary file beside ``dst``, loaded back with
+    ``weights_only=True``, and only then renamed to ``dst``: no half-written
+    or unloadable file is ever left at ``dst``.
+
+    Args:
+        checkpoint (dict): What to save.
+        dst (str): Output path.
+        source (str, optional): File it was converted from, for messages;
+            ``dst`` gets its permissions.
+
+    Raises:
+        UnsafeCheckpointError: If the checkpoint needs globals outside the
+            allowlist; ``dst`` is left untouched.
+    """
+    with atomic_path(dst) as tmp:
+        torch.save(checkpoint, tmp)
+        try:
+            torch.load(tmp, weights_only=True)
+        except pickle.UnpicklingError as err:
+            where = '; '.join(f'{path} needs {reason}'
+                              for path, reason in _find_refused(
+                                  checkpoint, _describe_refusal(tmp, err)))
+            raise UnsafeCheckpointError(
+                f'Converted {source or "checkpoint"} still does not load '
+                f'with weights_only=True ({where}); {dst} was not '
+                'written.') from err
+        if source is not None:
+            shutil.copymode(source, tmp)

@@ -1,0 +1,132 @@
+"""The read-only copy of the RoI network: every RoI's loss, no graph.
+
+It shares its weights with the trainable copy (it *is* the RoI head, run
+under ``torch.no_grad``), scores RoIs in chunks so that its memory is
+bounded whatever the number of proposals, and may run its forward in
+bf16/fp16 while the ranking loss stays fp32.
+"""
+import contextlib
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence, Tuple
+
+import torch
+from mmdet.models.roi_heads import StandardRoIHead
+from torch import Tensor
+
+from ..ops.roi_align import readonly_roi_pooler
+from .selection import LOSS_TERMS, per_roi_loss
+
+MODES = ('train', 'eval')
+DTYPES = {
+    None: None,
+    'float32': None,
+    'bfloat16': torch.bfloat16,
+    'float16': torch.float16,
+}
+
+
+def roi_forward(
+    roi_head: StandardRoIHead,
+    x: Sequence[Tensor],
+    rois: Tensor,
+    pool: Optional[Callable[[Tensor],
+                            Tensor]] = None) -> Tuple[Tensor, Tensor]:
+    """Forward RoIs through the box branch of a RoI head.
+
+    Args:
+        roi_head (StandardRoIHead): Head whose extractor, optional shared
+            head and box head are used.
+        x (Sequence[Tensor]): Multi-level features, each (N, C, H, W).
+        rois (Tensor): (n, 5) RoIs (batch index, x1, y1, x2, y2).
+        pool (callable, optional): Pools ``rois`` from ``x`` in place of
+            the extractor (:func:`~mmdet_ohem.ops.readonly_roi_pooler`).
+
+    Returns:
+        tuple[Tensor, Tensor]: ``cls_score`` and ``bbox_pred``.
+    """
+    if pool is not None:
+        feats = pool(rois)
+    else:
+        extractor = roi_head.bbox_roi_extractor
+        feats = extractor(x[:extractor.num_inputs], rois)
+    if roi_head.with_shared_head:
+        feats = roi_head.shared_head(feats)
+    return roi_head.bbox_head(feats)
+
+
+@contextlib.contextmanager
+def _train_mode(roi_head: StandardRoIHead, train: bool):
+    """Run the head in train or eval mode; restore its mode afterwards."""
+    was_training = roi_head.training
+    roi_head.train(train)
+    try:
+        yield
+    finally:
+        roi_head.train(was_training)
+
+
+@dataclass(frozen=True)
+class ReadOnlyPass:
+    """Per-RoI losses of all RoIs through a RoI head, without autograd.
+
+    Args:
+        mode (str): ``'train'`` runs the head with dropout active, as the
+            authors' Caffe net did; ``'eval'`` without. In ``'train'``
+            mode, batch-norm layers of a shared head that are not frozen
+            update their statistics in this pass too.
+        dtype (torch.dtype, optional): Autocast dtype of the forward
+            (bf16 or fp16); None runs it in the features' dtype.
+        chunk_size (int): RoIs per forward.
+        loss_terms (tuple[str]): Terms of the ranking loss; see
+            :func:`~mmdet_ohem.ohem.selection.per_roi_loss`.
+        beta (float): Smooth-L1 transition point of the ranking loss.
+    """
+    mode: str = 'train'
+    dtype: Optional[torch.dtype] = None
+    chunk_size: int = 1024
+    loss_terms: Tuple[str, ...] = LOSS_TERMS
+    beta: float = 1.0
+
+    def __call__(self, roi_head: StandardRoIHead, x: Sequence[Tensor],
+                 rois: Tensor, labels: Tensor, bbox_targets: Tensor) -> Tensor:
+        """The loss of every RoI.
+
+        Args:
+            roi_head (StandardRoIHead): Head whose box branch scores RoIs.
+            x (Sequence[Tensor]): Multi-level features, each (N, C, H, W).
+            rois (Tensor): (n, 5) RoIs.
+            labels (Tensor): (n, ) targets, background = num_classes.
+            bbox_targets (Tensor): (n, 4) encoded regression targets.
+
+        Returns:
+            Tensor: (n, ) fp32 losses.
+        """
+        bbox_head = roi_head.bbox_head
+        if 'bbox' in self.loss_terms and bbox_head.reg_decoded_bbox:
+            raise ValueError(
+                'OHEM ranks RoIs by smooth-L1 on encoded deltas, but the box '
+                'head regresses decoded boxes (reg_decoded_bbox=True); use '
+                "loss_terms=('cls', )")
+        device = rois.device.type
+        autocast = contextlib.nullcontext()
+        if self.dtype is not None:
+            autocast = torch.autocast(device_type=device, dtype=self.dtype)
+        losses = []
+        # One autocast region for all chunks: its cache casts each weight
+        # once per pass, not once per chunk.
+        with torch.no_grad(), _train_mode(roi_head, self.mode == 'train'), \
+                autocast:
+            pool = readonly_roi_pooler(roi_head.bbox_roi_extractor, x)
+            for start in range(0, len(rois), self.chunk_size):
+                part = slice(start, start + self.chunk_size)
+                cls_score, bbox_pred = roi_forward(roi_head, x, rois[part],
+                                                   pool)
+                with torch.autocast(device, enabled=False):
+                    losses.append(
+                        per_roi_loss(cls_score, bbox_pred, labels[part],
+                                     bbox_targets[part], bbox_head.num_classes,
+                                     bbox_head.reg_class_agnostic,
+                                     self.loss_terms, self.beta))
+        if not losses:
+            return rois.new_zeros(0)
+        return torch.cat(losses)

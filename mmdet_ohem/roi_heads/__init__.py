@@ -1,3 +1,0 @@
-from .ohem_roi_head import OHEMRoIHead
-
-__all__ = ['OHEMRoIHead']

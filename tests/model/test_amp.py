@@ -1,0 +1,105 @@
+"""Mixed precision: `--amp` (AmpOptimWrapper) with OHEMRoIHead.
+
+The ranking loss is fp32 whatever the forward's dtype, so an fp16 overflow
+can neither make it infinite nor tie RoIs that differ.
+"""
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.optim.optimizer import amp_optimizer_wrapper
+from mmengine.runner import Runner
+from tiny_runs import (OHEM_STATS, RecordHook, demo_cfg, make_data,
+                       skip_config_formatting)
+
+from mmdet_ohem.ohem.selection import per_roi_loss
+
+ITERS = 3
+
+
+def test_ranking_loss_is_fp32_where_fp16_overflows():
+    # background RoIs whose fp16 cross-entropy is inf for both
+    cls_score = torch.tensor([[6e4, -6e4], [6e4, -5e4]]).half()
+    labels = torch.tensor([1, 1])
+    targets = torch.zeros(2, 4)
+    assert F.cross_entropy(cls_score, labels, reduction='none').isinf().all()
+    with torch.autocast('cpu', dtype=torch.float16):
+        loss = per_roi_loss(
+            cls_score, None, labels, targets, 1, terms=('cls', ))
+    assert loss.dtype == torch.float32
+    assert torch.isfinite(loss).all() and loss[0] > loss[1]
+    torch.testing.assert_close(loss, torch.tensor([12e4, 6e4 + 49984.]))
+
+    # foreground RoIs whose fp16 smooth-L1 is inf
+    bbox_pred = torch.tensor([[6e4, 0, 0, 0], [5e4, 0, 0, 0]]).half()
+    targets = torch.tensor([[-6e4, 0, 0, 0], [-6e4, 0, 0, 0]])
+    assert F.smooth_l1_loss(bbox_pred, targets.half()).isinf()
+    loss = per_roi_loss(
+        cls_score,
+        bbox_pred,
+        torch.tensor([0, 0]),
+        targets,
+        1,
+        reg_class_agnostic=True,
+        terms=('bbox', ))
+    torch.testing.assert_close(loss, torch.tensor([12e4 - 0.5, 109983.5]))
+
+
+@pytest.fixture(autouse=True)
+def fast_config_text(monkeypatch):
+    skip_config_formatting(monkeypatch)
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    return make_data(tmp_path_factory.mktemp('voc'))
+
+
+@pytest.mark.parametrize('dtype', [
+    'bfloat16',
+    pytest.param(
+        'float16',
+        marks=[
+            pytest.mark.cuda,
+            pytest.mark.skipif(
+                not torch.cuda.is_available(),
+                reason='fp16 autocast training needs CUDA')
+        ])
+])
+def test_amp_optim_wrapper_trains_ohem_head(dtype, data_root, tmp_path,
+                                            monkeypatch):
+    if not torch.cuda.is_available():
+        # mmengine refuses AmpOptimWrapper without an accelerator; on CPU
+        # its loss scaler turns itself off and bf16 autocast still runs.
+        monkeypatch.setattr(amp_optimizer_wrapper, 'is_cuda_available',
+                            lambda: True)
+    cfg = demo_cfg(
+        'ohem',
+        data_root,
+        tmp_path,
+        ITERS,
+        **{
+            # what mmdet's tools/train.py --amp sets, plus the dtype
+            'optim_wrapper.type': 'AmpOptimWrapper',
+            'optim_wrapper.loss_scale': 'dynamic',
+            'optim_wrapper.dtype': dtype,
+        })
+    runner = Runner.from_cfg(cfg)
+    record = RecordHook()
+    runner.register_hook(record)
+    model = runner.model
+    head_dtypes = []
+    model.roi_head.bbox_head.register_forward_hook(
+        lambda module, args, out: head_dtypes.append(out[0].dtype))
+    sampler = model.roi_head.bbox_sampler
+    with sampler.recording() as records:
+        runner.train()
+    ranking_dtypes = [r['losses'].dtype for r in records]
+
+    assert type(runner.optim_wrapper).__name__ == 'AmpOptimWrapper'
+    # both copies ran in the low precision, the ranking loss in fp32
+    assert set(head_dtypes) == {getattr(torch, dtype)}
+    assert ranking_dtypes == [torch.float32] * ITERS
+    assert len(record.losses) == ITERS
+    assert all(torch.isfinite(torch.tensor(list(record.losses.values()))))
+    assert sorted(record.stats[ITERS]) == sorted(OHEM_STATS)
+    assert record.stats[ITERS]['ohem_num_hard'] > 0

@@ -1,0 +1,38 @@
+"""OHEM on a multi-level (FPN) Faster R-CNN, built from mmdet's config."""
+import os.path as osp
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.testing import demo_mm_inputs
+from mmengine.config import Config
+from tiny import REPO
+
+pytestmark = pytest.mark.slow  # a few seconds per step of a big model
+
+
+@pytest.mark.parametrize('roi_head', ['OHEMRoIHead', 'StandardRoIHead'])
+def test_faster_rcnn_r50_fpn_ohem_one_training_step(roi_head):
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/faster_rcnn_r50_fpn_ohem_1x_coco.py'))
+    assert cfg.model.train_cfg.rcnn.sampler.type == 'OnlineHardExampleSampler'
+    cfg.model.backbone.init_cfg = None
+    cfg.model.roi_head.type = roi_head
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    data = demo_mm_inputs(
+        batch_size=2,
+        image_shapes=[(3, 128, 160)] * 2,
+        num_items=[3, 2],
+        num_classes=80)
+    data = model.data_preprocessor(data, training=True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    loss, log_vars = model.parse_losses(losses)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert {'loss_rpn_cls', 'loss_cls', 'loss_bbox'} <= set(log_vars)
+    # gradients reach every FPN level's consumer: the RoI head and the neck
+    fc_cls = model.roi_head.bbox_head.fc_cls.weight.grad
+    assert fc_cls is not None and fc_cls.abs().sum() > 0
+    for conv in model.neck.fpn_convs:
+        assert conv.conv.weight.grad is not None

@@ -1,0 +1,225 @@
+import copy
+import copyreg
+import os
+import pickle
+import pickletools
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
+from torch import nn
+from torch.serialization import get_unsafe_globals_in_checkpoint
+
+from mmdet_ohem.engine.checkpoint import (convert_trusted_checkpoint,
+                                          load_from_local_weights_only,
+                                          register_safe_checkpoints)
+from mmdet_ohem.errors import UnsafeCheckpointError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ToyModel(BaseModel):
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, inputs, labels, mode='tensor'):
+        out = self.linear(inputs).squeeze(1)
+        if mode == 'loss':
+            return dict(loss=((out - labels)**2).mean())
+        return out
+
+
+class ToyDataset(torch.utils.data.Dataset):
+    metainfo = dict(classes=('toy', ))
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, idx):
+        return dict(
+            inputs=torch.full((2, ), float(idx)), labels=torch.tensor(0.5))
+
+
+class Foreign:
+    """A class no allowlist knows, standing in for third-party state."""
+
+
+class Pwn:
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}', )
+
+
+def make_runner(work_dir, name, **kwargs):
+    return Runner(
+        model=ToyModel(),
+        work_dir=str(work_dir),
+        experiment_name=name,
+        train_dataloader=dict(
+            dataset=ToyDataset(),
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            batch_size=2,
+            collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+        param_scheduler=dict(
+            type='MultiStepLR', milestones=[2], by_epoch=False),
+        train_cfg=dict(by_epoch=False, max_iters=4),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=2,
+                            by_epoch=False)),
+        randomness=dict(seed=0),
+        **kwargs)
+
+
+def buffer_contents(log_scalars):
+    return {
+        key: [values.tolist() for values in buffer.data] + [buffer.max_length]
+        for key, buffer in log_scalars.items()
+    }
+
+
+def pickle_globals(obj):
+    data = pickle.dumps(obj, protocol=2)
+    return {
+        arg
+        for op, arg, _ in pickletools.genops(data) if op.name == 'GLOBAL'
+    }
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """A real training run: its checkpoint and its final message hub."""
+    register_safe_checkpoints()
+    work_dir = tmp_path_factory.mktemp('train')
+    runner = make_runner(work_dir, 'train')
+    runner.train()
+    return work_dir / 'iter_4.pth', buffer_contents(
+        runner.message_hub.log_scalars)
+
+
+@pytest.fixture
+def legacy_checkpoint(trained, tmp_path, monkeypatch):
+    """The checkpoint as mmengine's own ``__getstate__`` pickles it."""
+    checkpoint = torch.load(trained[0], weights_only=True)
+    path = tmp_path / 'legacy.pth'
+    with monkeypatch.context() as patch:
+        patch.delitem(copyreg.dispatch_table, HistoryBuffer)
+        torch.save(checkpoint, path)
+    assert 'builtins.getattr' in get_unsafe_globals_in_checkpoint(path)
+    return path
+
+
+def test_register_is_idempotent():
+    register_safe_checkpoints()
+    register_safe_checkpoints()
+    assert CheckpointLoader._get_checkpoint_loader(
+        'a.pth') is load_from_local_weights_only
+    assert HistoryBuffer in torch.serialization.get_safe_globals()
+
+
+def test_history_buffer_pickles_without_numpy_or_getattr():
+    register_safe_checkpoints()
+    buffer = HistoryBuffer([1.5, 2.5], [1, 2], max_length=5)
+    buffer.update(3.0)
+    assert pickle_globals(buffer) == {
+        'mmengine.logging.history_buffer HistoryBuffer'
+    }
+    for clone in (pickle.loads(pickle.dumps(buffer)), copy.deepcopy(buffer)):
+        assert clone is not buffer
+        assert clone.max_length == 5
+        for got, expected in zip(clone.data, buffer.data):
+            np.testing.assert_array_equal(got, expected)
+            assert got.dtype == expected.dtype
+        assert clone.mean() == buffer.mean()
+
+
+def test_trained_checkpoint_loads_and_resumes(trained, tmp_path):
+    path, trained_buffers = trained
+    assert get_unsafe_globals_in_checkpoint(path) == []
+    checkpoint = _load_checkpoint(str(path), map_location='cpu')
+    assert checkpoint['meta']['iter'] == 4
+
+    runner = make_runner(tmp_path, 'resume', load_from=str(path), resume=True)
+    runner.load_or_resume()
+    assert runner.iter == 4
+    assert buffer_contents(runner.message_hub.log_scalars) == trained_buffers
+
+
+def test_missing_checkpoint_is_named(tmp_path):
+    register_safe_checkpoints()
+    path = str(tmp_path / 'absent.pth')
+    with pytest.raises(FileNotFoundError, match='absent.pth'):
+        _load_checkpoint(path)
+
+
+def test_foreign_global_is_refused_without_running(tmp_path):
+    register_safe_checkpoints()
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    torch.save(dict(state_dict={}, meta=dict(x=Pwn(marker))), path)
+    with pytest.raises(UnsafeCheckpointError) as err:
+        _load_checkpoint(str(path))
+    message = str(err.value)
+    assert str(path) in message
+    assert f'{os.system.__module__}.system' in message
+    assert 'trust_checkpoint.py' in message and '--trust' in message
+    assert not marker.exists()
+
+
+def run_tool(*args):
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        filter(None, [str(REPO_ROOT), env.get('PYTHONPATH')]))
+    return subprocess.run(
+        [sys.executable,
+         str(REPO_ROOT / 'tools' / 'trust_checkpoint.py')] +
+        [str(arg) for arg in args],
+        capture_output=True,
+        text=True,
+        env=env)
+
+
+@pytest.mark.slow
+def test_legacy_checkpoint_needs_trust(legacy_checkpoint, trained, tmp_path):
+    with pytest.raises(UnsafeCheckpointError, match='builtins.getattr'):
+        _load_checkpoint(str(legacy_checkpoint))
+
+    out = tmp_path / 'converted.pth'
+    result = run_tool(legacy_checkpoint, out)
+    assert result.returncode != 0
+    assert '--trust' in result.stderr
+    assert not out.exists()
+
+    result = run_tool(legacy_checkpoint, out, '--trust')
+    assert result.returncode == 0, result.stderr
+    assert get_unsafe_globals_in_checkpoint(out) == []
+    hub = _load_checkpoint(str(out))['message_hub']
+    assert buffer_contents(hub['log_scalars']) == trained[1]
+
+
+def test_failed_conversion_writes_nothing(trained, tmp_path):
+    checkpoint = torch.load(trained[0], weights_only=True)
+    checkpoint['meta']['extra'] = [Foreign()]
+    src = tmp_path / 'src' / 'foreign.pth'
+    src.parent.mkdir()
+    torch.save(checkpoint, src)
+    out_dir = tmp_path / 'out'
+    out_dir.mkdir()
+    with pytest.raises(UnsafeCheckpointError) as err:
+        convert_trusted_checkpoint(str(src), str(out_dir / 'converted.pth'))
+    message = str(err.value)
+    assert f'{__name__}.Foreign' in message
+    assert 'meta/extra/0' in message
+    assert os.listdir(out_dir) == []

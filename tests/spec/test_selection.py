@@ -1,0 +1,245 @@
+"""The selection rule and the per-RoI loss, on hand-built inputs."""
+import math
+
+import pytest
+import torch
+
+from mmdet_ohem.ohem.selection import (per_roi_loss, rank_within_groups,
+                                       select_hard_examples)
+
+
+def boxes_apart(n):
+    """n boxes of 10x10 px that do not overlap."""
+    x = torch.arange(n, dtype=torch.float32) * 20
+    return torch.stack([x, torch.zeros(n), x + 10,
+                        torch.full((n, ), 10.)],
+                       dim=1)
+
+
+def select(losses, boxes=None, img_ids=None, num_imgs=1, **kwargs):
+    losses = torch.tensor(losses)
+    if boxes is None:
+        boxes = boxes_apart(len(losses))
+    if img_ids is None:
+        img_ids = torch.zeros(len(losses), dtype=torch.long)
+    return select_hard_examples(losses,
+                                torch.as_tensor(boxes).float(),
+                                torch.as_tensor(img_ids), num_imgs,
+                                **kwargs).tolist()
+
+
+def test_top_k_per_image_hardest_first_no_nms():
+    #          img 0 ------------  img 1 -----
+    losses = [0.1, 0.9, 0.5, 0.7, 0.3, 0.8, 0.2]
+    img_ids = [0, 0, 0, 0, 1, 1, 1]
+    keep = select(
+        losses, img_ids=img_ids, num_imgs=2, num_per_img=2, nms_thr=None)
+    assert keep == [1, 3, 5, 4]
+
+
+def test_budget_larger_than_candidates_keeps_all():
+    keep = select([0.2, 0.4, 0.1], num_per_img=64, nms_thr=None)
+    assert keep == [1, 0, 2]
+
+
+def test_empty_input():
+    keep = select_hard_examples(
+        torch.zeros(0),
+        torch.zeros(0, 4),
+        torch.zeros(0, dtype=torch.long),
+        num_imgs=2,
+        num_per_img=4)
+    assert keep.tolist() == []
+
+
+# A and B overlap with IoU 0.9; C is apart.
+A, B, C = [0, 0, 10, 10], [0, 0, 10, 9], [20, 20, 30, 30]
+
+
+def test_nms_class_agnostic_removes_overlapping_easier_roi():
+    keep = select([0.9, 0.8, 0.5], boxes=[A, B, C], num_per_img=3, nms_thr=0.7)
+    assert keep == [0, 2]
+
+
+def test_nms_keeps_the_harder_of_two_whatever_the_order():
+    keep = select([0.8, 0.9, 0.5], boxes=[A, B, C], num_per_img=3, nms_thr=0.7)
+    assert keep == [1, 2]
+
+
+def test_nms_below_threshold_keeps_both():
+    keep = select([0.9, 0.8, 0.5],
+                  boxes=[A, B, C],
+                  num_per_img=3,
+                  nms_thr=0.95)
+    assert keep == [0, 1, 2]
+
+
+def test_nms_class_aware_compares_only_equal_labels():
+    labels = torch.tensor([1, 2, 1])
+    keep = select([0.9, 0.8, 0.5],
+                  boxes=[A, B, C],
+                  num_per_img=3,
+                  nms_thr=0.7,
+                  nms_groups=labels)
+    assert keep == [0, 1, 2]
+    labels = torch.tensor([1, 1, 2])
+    keep = select([0.9, 0.8, 0.5],
+                  boxes=[A, B, C],
+                  num_per_img=3,
+                  nms_thr=0.7,
+                  nms_groups=labels)
+    assert keep == [0, 2]
+
+
+def test_nms_never_crosses_images():
+    keep = select([0.9, 0.8],
+                  boxes=[A, A],
+                  img_ids=[0, 1],
+                  num_imgs=2,
+                  num_per_img=1,
+                  nms_thr=0.7)
+    assert keep == [0, 1]
+
+
+def test_nms_runs_before_top_k():
+    # Without NMS the budget of 2 would go to A and B.
+    keep = select([0.9, 0.8, 0.5], boxes=[A, B, C], num_per_img=2, nms_thr=0.7)
+    assert keep == [0, 2]
+
+
+def test_ties_go_to_the_lower_index():
+    keep = select([0.5, 0.5, 0.5, 0.5], num_per_img=2, nms_thr=None)
+    assert keep == [0, 1]
+    # identical boxes, equal losses: the first suppresses the second
+    keep = select([0.5, 0.5, 0.5], boxes=[C, A, A], num_per_img=3, nms_thr=0.7)
+    assert keep == [0, 1]
+
+
+def test_max_pos_fraction_caps_foreground():
+    #        fg   fg   fg   bg   bg   bg   bg
+    losses = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3]
+    is_pos = torch.tensor([1, 1, 1, 0, 0, 0, 0]).bool()
+    keep = select(
+        losses,
+        num_per_img=4,
+        nms_thr=None,
+        is_pos=is_pos,
+        max_pos_fraction=0.25)
+    assert keep == [0, 3, 4, 5]
+
+
+def test_min_pos_fraction_brings_in_easier_foreground():
+    #        bg   bg   bg   bg   fg   fg   fg
+    losses = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3]
+    is_pos = torch.tensor([0, 0, 0, 0, 1, 1, 1]).bool()
+    keep = select(
+        losses,
+        num_per_img=4,
+        nms_thr=None,
+        is_pos=is_pos,
+        min_pos_fraction=0.5)
+    assert keep == [0, 1, 4, 5]
+
+
+def test_min_pos_fraction_limited_by_available_foreground():
+    losses = [0.9, 0.8, 0.7, 0.6, 0.5]
+    is_pos = torch.tensor([0, 0, 0, 0, 1]).bool()
+    keep = select(
+        losses,
+        num_per_img=4,
+        nms_thr=None,
+        is_pos=is_pos,
+        min_pos_fraction=0.75)
+    assert keep == [0, 1, 2, 4]
+
+
+def test_caps_are_per_image():
+    losses = [0.9, 0.8, 0.7, 0.6, 0.95, 0.1, 0.2]
+    is_pos = torch.tensor([1, 1, 0, 0, 1, 0, 0]).bool()
+    img_ids = [0, 0, 0, 0, 1, 1, 1]
+    keep = select(
+        losses,
+        img_ids=img_ids,
+        num_imgs=2,
+        num_per_img=2,
+        nms_thr=None,
+        is_pos=is_pos,
+        max_pos_fraction=0.5)
+    assert keep == [0, 2, 4, 6]
+
+
+def test_rank_within_groups():
+    groups = torch.tensor([2, 0, 2, 1, 0, 2])
+    assert rank_within_groups(groups, 3).tolist() == [0, 0, 1, 0, 1, 2]
+
+
+def test_per_roi_loss_by_hand():
+    num_classes = 3
+    cls_score = torch.zeros(3, num_classes + 1)  # uniform: CE = log 4
+    bbox_pred = torch.zeros(3, 4 * num_classes)
+    bbox_pred[0, 4:8] = torch.tensor([1., 0., 0., 0.])  # class 1, |d| = 1
+    bbox_pred[1, 8:12] = torch.tensor([0., 3., 0., 0.])  # class 2, |d| = 3
+    bbox_pred[2] = 5.  # background: regression does not count
+    labels = torch.tensor([1, 2, 3])
+    targets = torch.zeros(3, 4)
+    loss = per_roi_loss(cls_score, bbox_pred, labels, targets, num_classes)
+    ce = math.log(4)
+    assert loss.tolist() == pytest.approx([ce + 0.5, ce + 2.5, ce])
+    loss = per_roi_loss(
+        cls_score, bbox_pred, labels, targets, num_classes, terms=('bbox', ))
+    assert loss.tolist() == pytest.approx([0.5, 2.5, 0.])
+    loss = per_roi_loss(
+        cls_score, bbox_pred, labels, targets, num_classes, terms=('cls', ))
+    assert loss.tolist() == pytest.approx([ce, ce, ce])
+
+
+def test_per_roi_loss_class_agnostic_and_fp32():
+    cls_score = torch.zeros(2, 3, dtype=torch.bfloat16)
+    bbox_pred = torch.tensor([[2., 0, 0, 0], [9., 9, 9, 9]],
+                             dtype=torch.bfloat16)
+    labels = torch.tensor([0, 2])
+    loss = per_roi_loss(
+        cls_score,
+        bbox_pred,
+        labels,
+        torch.zeros(2, 4),
+        2,
+        reg_class_agnostic=True)
+    assert loss.dtype == torch.float32
+    assert loss.tolist() == pytest.approx([math.log(3) + 1.5, math.log(3)])
+
+
+def test_per_roi_loss_refuses_sigmoid_scores():
+    with pytest.raises(ValueError, match='num_classes \\+ 1 = 4'):
+        per_roi_loss(
+            torch.zeros(2, 3),
+            None,
+            torch.tensor([0, 3]),
+            torch.zeros(2, 4),
+            3,
+            terms=('cls', ))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason='needs mmcv CUDA ops and a GPU')
+def test_cuda_selection_equals_cpu():
+    gen = torch.Generator().manual_seed(0)
+    n = 4000
+    xy = torch.rand(n, 2, generator=gen) * 500
+    boxes = torch.cat([xy, xy + 20 + torch.rand(n, 2, generator=gen) * 200],
+                      dim=1)
+    # quantised losses produce many ties: the tie-break must hold on CUDA
+    losses = (torch.rand(n, generator=gen) * 50).round() / 10
+    img_ids = (torch.arange(n) >= n // 2).long()
+    labels = torch.randint(21, (n, ), generator=gen)
+    args = dict(num_imgs=2, num_per_img=64, nms_thr=0.7)
+    cpu = select_hard_examples(
+        losses, boxes, img_ids, nms_groups=labels, **args)
+    cuda = select_hard_examples(
+        losses.cuda(),
+        boxes.cuda(),
+        img_ids.cuda(),
+        nms_groups=labels.cuda(),
+        **args)
+    assert cuda.cpu().tolist() == cpu.tolist()
