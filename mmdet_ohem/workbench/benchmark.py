@@ -195,16 +195,16 @@ class StageTimer:
 
 
 def install_stage_timer(detector: nn.Module, variant: str, timer: StageTimer,
-                        stack: contextlib.ExitStack) -> bool:
+                        stack: contextlib.ExitStack) -> Tuple[str, ...]:
     """Let ``timer`` time the read-only pass and the selection of a
     variant's steps for as long as ``stack`` is open.
 
     Returns:
-        bool: Whether the variant has such stages (``frcn`` has none).
+        tuple[str]: The variant's stages (``frcn`` has none).
     """
     sampler = detector.roi_head.bbox_sampler
     if variant == 'frcn':
-        return False
+        return ()
     if variant == 'mmdet_ohem':
         # mmdet's OHEMSampler has no hook: time its per-pool forward, loss
         # and top-k (it has no NMS) by wrapping this instance's method.
@@ -215,9 +215,9 @@ def install_stage_timer(detector: nn.Module, variant: str, timer: StageTimer,
                 return hard_mining(*args, **kwargs)
 
         sampler.hard_mining = timed
-        return True
+        return ('readonly', )
     stack.enter_context(sampler.timing(timer))
-    return True
+    return ('readonly', 'selection')
 
 
 class VariantRunner:
@@ -254,8 +254,8 @@ class VariantRunner:
         self.peak = Peak(device)
         self.timer = StageTimer(sync=self.cuda)
         self._stack = contextlib.ExitStack()
-        self.has_stages = install_stage_timer(self.detector, variant,
-                                              self.timer, self._stack)
+        self.stages = install_stage_timer(self.detector, variant, self.timer,
+                                          self._stack)
         self.times: List[float] = []
         self.faults: List[int] = []
         self.log_vars: dict = {}
@@ -305,14 +305,16 @@ class VariantRunner:
                 for k, v in self.log_vars.items()
             })
         stage_steps = len(self.times)
-        if self.cuda and self.has_stages:
+        if self.cuda and self.stages:
             with self.timer.active():
                 self.step(timed=False)
             stage_steps = 1
         for name in ('readonly', 'selection'):
-            total = self.timer.totals.get(name)
+            # a stage the steps never reached (mmdet's sampler mines only
+            # where an image has more candidates than its budget) took 0 s
             result[f'{name}_s'] = (
-                total / stage_steps if total is not None else None)
+                self.timer.totals.get(name, 0.0) /
+                stage_steps if name in self.stages else None)
         return result
 
 

@@ -25,7 +25,7 @@ def load_tool():
     return tool
 
 
-def test_quick_run_reports_every_variant_ratio_and_the_floor(tmp_path):
+def test_quick_run_reports_every_variant_ratio_and_the_limits(tmp_path):
     out = tmp_path / 'bench.json'
     load_tool().main([
         '--quick', '--model', 'tiny', '--size', '64', '96', '--proposals',
@@ -44,6 +44,22 @@ def test_quick_run_reports_every_variant_ratio_and_the_floor(tmp_path):
         assert (res['selection_s'] is not None) == key.startswith('ohem_')
     assert results['ratios']['frcn']['to_frcn'] == 1
     assert results['extras']['floor']['floor'] > 1
+    # the read-only pass against its ideal time, from the measured GEMMs
+    gemm = results['extras']['gemm_tflops']
+    assert set(gemm) == {'float32', 'bfloat16'} and min(gemm.values()) > 0
+    limits = results['readonly_limits']
+    # mmdet's sampler mines only where an image has more candidates than
+    # its budget: not on this tiny batch
+    assert results['variants']['mmdet_ohem']['readonly_s'] == 0
+    assert set(limits) == {'ohem_sampler', 'ohem_head', 'ohem_head_bf16'}
+    for key, lim in limits.items():
+        assert lim['ideal_s'] == pytest.approx(
+            results['extras']['floor']['readonly_tflop'] / gemm[lim['dtype']])
+        assert lim['efficiency'] == pytest.approx(
+            lim['ideal_s'] / results['variants'][key]['readonly_s'])
+        assert lim['ideal_step_ratio'] > 1
+    assert limits['ohem_head_bf16']['dtype'] == 'bfloat16'
+    assert 'ohem_head_readonly_efficiency' in results['targets']
     overlap = results['extras']['overlap']
     assert 0 <= overlap['fraction'] <= 1 and overlap['num_exact'] > 0
     assert 'fast_time' in results['targets']
@@ -106,3 +122,14 @@ def test_floor_counts_vgg16_as_the_paper_arithmetic():
     assert floor['readonly_tflop'] == pytest.approx(0.97, abs=0.02)
     assert floor['baseline_step_tflop'] == pytest.approx(1.9, abs=0.1)
     assert 1.45 < floor['floor'] < 1.55
+
+
+def test_light_workload_presets_and_explicit_flags():
+    tool = load_tool()
+    args = tool.parse_args(['--workload', 'light'])
+    assert (args.model, args.size, args.proposals,
+            args.iters) == ('tiny', (400, 560), 1000, 20)
+    assert args.variants == ['frcn', 'ohem_head', 'ohem_head_bf16']
+    # a flag given on the command line wins over the preset
+    assert tool.parse_args(['--workload', 'light', '--iters', '7']).iters == 7
+    assert tool.parse_args([]).model == 'vgg16'

@@ -251,3 +251,20 @@ def test_class_agnostic_regression_and_bf16_readonly_pass():
     assert torch.isfinite(loss)
     assert model.roi_head.bbox_head.fc_reg.out_features == 4
     assert sum(len(r.priors) for r in mined[0]) == 2 * SAMPLER['num']
+
+
+def test_bf16_pass_warns_once_on_a_cpu_without_bf16(monkeypatch):
+    from mmdet_ohem.ohem import readonly
+    logged = []
+    monkeypatch.setattr(readonly, 'cpu_has_bf16', lambda: False)
+    monkeypatch.setattr(readonly, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    readonly._warn_if_no_cpu_bf16.cache_clear()
+    model = build(
+        tiny_fast_rcnn(sampler=dict(SAMPLER, readonly_dtype='bfloat16')))
+    train_step(model, tiny_batch())
+    train_step(model, tiny_batch())
+    readonly._warn_if_no_cpu_bf16.cache_clear()
+    assert len(logged) == 1
+    assert 'no bf16 matrix units' in logged[0]
+    assert 'readonly_dtype=None' in logged[0]

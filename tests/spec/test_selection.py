@@ -3,8 +3,10 @@ import math
 
 import pytest
 import torch
+from mmcv.ops import batched_nms
 
-from mmdet_ohem.ohem.selection import (per_roi_loss, rank_within_groups,
+from mmdet_ohem.ohem.selection import (nms_in_order, per_roi_loss,
+                                       rank_within_groups,
                                        select_hard_examples)
 
 
@@ -166,6 +168,71 @@ def test_caps_are_per_image():
         is_pos=is_pos,
         max_pos_fraction=0.5)
     assert keep == [0, 2, 4, 6]
+
+
+def crowded_rois(n=3000, num_imgs=2, seed=0):
+    """Many near-duplicate boxes with quantised (tied) losses."""
+    gen = torch.Generator().manual_seed(seed)
+    centres = torch.rand(40, 2, generator=gen) * 400
+    xy = centres[torch.randint(40, (n, ), generator=gen)] + torch.randn(
+        n, 2, generator=gen) * 6
+    wh = 30 + torch.rand(n, 2, generator=gen) * 20
+    boxes = torch.cat([xy, xy + wh], dim=1)
+    losses = (torch.rand(n, generator=gen) * 30).round() / 10
+    img_ids = torch.randint(num_imgs, (n, ), generator=gen)
+    labels = torch.randint(4, (n, ), generator=gen)
+    return losses, boxes, img_ids, labels
+
+
+def reference_selection(losses, boxes, img_ids, labels, num_per_img, thr):
+    """The rule written plainly: mmcv's batched_nms over every RoI with
+    the rank as score, then each image's first num_per_img survivors."""
+    order = torch.sort(losses, descending=True, stable=True).indices
+    score = torch.empty_like(losses)
+    score[order] = torch.arange(len(order), 0, -1).float()
+    groups = img_ids * (int(labels.max()) + 1) + labels
+    _, keep = batched_nms(boxes, score, groups,
+                          dict(type='nms', iou_threshold=thr))
+    keep = keep[torch.sort(img_ids[keep], stable=True).indices]
+    rank = rank_within_groups(img_ids[keep], int(img_ids.max()) + 1)
+    return keep[rank < num_per_img]
+
+
+@pytest.mark.parametrize('num_per_img', [1, 16, 64, 1000])
+def test_early_stopping_nms_picks_what_full_nms_picks(num_per_img):
+    losses, boxes, img_ids, labels = crowded_rois()
+    expected = reference_selection(losses, boxes, img_ids, labels, num_per_img,
+                                   0.7)
+    got = select_hard_examples(
+        losses,
+        boxes,
+        img_ids,
+        num_imgs=2,
+        num_per_img=num_per_img,
+        nms_thr=0.7,
+        nms_groups=labels)
+    assert got.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize('block_size', [1, 7, 100, 5000])
+def test_nms_in_order_blocks_give_the_survivors_of_one_pass(block_size):
+    losses, boxes, img_ids, labels = crowded_rois(n=600)
+    order = torch.sort(losses, descending=True, stable=True).indices
+    groups = img_ids * 4 + labels
+    everything = nms_in_order(boxes, order, groups, 0.5, img_ids)
+    first = nms_in_order(
+        boxes,
+        order,
+        groups,
+        0.5,
+        img_ids,
+        num_per_img=5,
+        block_size=block_size)
+    # the survivors of each image up to its 5th are the same, in order
+    for img in (0, 1):
+        assert (first[img_ids[first] == img][:5].tolist() == everything[
+            img_ids[everything] == img][:5].tolist())
+    assert (torch.bincount(img_ids[first]) >= 5).all()
 
 
 def test_rank_within_groups():
