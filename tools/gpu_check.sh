@@ -10,6 +10,9 @@
 #             if it does not import, the script builds from the sdist instead
 #   --carry   folder with the carried files (default: .gpu in the repo root):
 #               mmcv-2.1.0.tar.gz, *.whl (runtime deps), build/setuptools-*.whl
+#             as tools/gpu_bundle.sh makes them on a machine with a registry;
+#             optionally build/python3.12-include.tgz (CPython 3.12 headers)
+#             for an image without Python.h
 #   --out     where logs and results go (default: $OUT, else ./gpu_check_out)
 #   --budget  wall-clock seconds the whole script may use (default 570, to
 #             finish inside the device tool's 600 s limit per command); each

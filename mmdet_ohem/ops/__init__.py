@@ -1,4 +1,5 @@
 """Ops that mmcv lacks or runs slowly where this package needs them."""
+from .nms import nms_in_order
 from .roi_align import ChannelsLastRoIAlign, readonly_roi_pooler
 
-__all__ = ['ChannelsLastRoIAlign', 'readonly_roi_pooler']
+__all__ = ['ChannelsLastRoIAlign', 'nms_in_order', 'readonly_roi_pooler']

@@ -108,32 +108,28 @@ def gemm_tflops(device: str,
                 dtype: torch.dtype,
                 k: int = 25088,
                 n: int = 4096,
-                min_seconds: float = 0.3) -> float:
+                m: int = 1024) -> float:
     """Attainable matrix-product throughput of this machine, in TFLOP/s.
 
     ``F.linear`` of an (m, k) input with (n, k) weights in ``dtype``, the
     op the fc layers run (also under autocast), with all of torch's
-    threads; by default (k, n) is fc6 of VGG16, the GEMM that dominates
-    the read-only pass. (On a CPU without bf16 units, torch.mm in bf16 is
-    far slower still than this linear.) m grows from 8 (x4 a time, at
-    far slower still than this linear.) m grows from 8 (x4 a time, at
-    timed, unless that one took ``min_seconds`` already. This bounds the
-    cost where a dtype is slow (bf16 on a CPU without bf16 units).
+    threads. The defaults are fc6 of VGG16 over a chunk of 1024 RoIs, the
+    GEMM that dominates the read-only pass. (On a CPU without bf16 units,
+    torch.mm in bf16 is far slower still than this linear.) A probe of 64
+    rows first: where it takes over 0.25 s (bf16 emulated on such a CPU),
+    its own rate is returned instead of running the full size.
     """
     gen = torch.Generator(device=device).manual_seed(0)
     weight = torch.randn(n, k, generator=gen, device=device).to(dtype)
-    m = 8
-    while True:
-        a = torch.randn(m, k, generator=gen, device=device).to(dtype)
-        seconds = _time_linear(a, weight, device, repeats=1)
-        if seconds >= min_seconds / 3 or m >= 1024:
-            break
-        m *= 4
-    repeats = 1
-    if seconds < min_seconds:
-        repeats = 3
-        seconds = _time_linear(a, weight, device, repeats)
-    return 2 * m * k * n * repeats / seconds / 1e12
+    probe = torch.randn(64, k, generator=gen, device=device).to(dtype)
+    _time_linear(probe, weight, device, repeats=1)  # warm-up
+    seconds = _time_linear(probe, weight, device, repeats=1)
+    if seconds > 0.25:
+        return 2 * 64 * k * n / seconds / 1e12
+    a = torch.randn(m, k, generator=gen, device=device).to(dtype)
+    _time_linear(a, weight, device, repeats=1)
+    seconds = _time_linear(a, weight, device, repeats=2)
+    return 2 * m * k * n * 2 / seconds / 1e12
 
 
 def _time_linear(a: torch.Tensor, weight: torch.Tensor, device: str,

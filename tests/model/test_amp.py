@@ -8,8 +8,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.optim.optimizer import amp_optimizer_wrapper
 from mmengine.runner import Runner
-from tiny_runs import (OHEM_STATS, RecordHook, demo_cfg, make_data,
-                       skip_config_formatting)
+from tiny_runs import OHEM_STATS, RecordHook, demo_cfg
 
 from mmdet_ohem.ohem.selection import per_roi_loss
 
@@ -44,14 +43,7 @@ def test_ranking_loss_is_fp32_where_fp16_overflows():
     torch.testing.assert_close(loss, torch.tensor([12e4 - 0.5, 109983.5]))
 
 
-@pytest.fixture(autouse=True)
-def fast_config_text(monkeypatch):
-    skip_config_formatting(monkeypatch)
-
-
-@pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    return make_data(tmp_path_factory.mktemp('voc'))
+pytestmark = pytest.mark.usefixtures('fast_config_text')
 
 
 @pytest.mark.parametrize('dtype', [

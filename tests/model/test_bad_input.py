@@ -15,7 +15,7 @@ from mmengine.logging import MessageHub, MMLogger
 from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
 from tiny import SAMPLER, build, tiny_batch, tiny_fast_rcnn
-from tiny_runs import demo_cfg, make_data, skip_config_formatting
+from tiny_runs import demo_cfg
 
 from mmdet_ohem.engine import NonFiniteLossHook
 from mmdet_ohem.errors import (NonFiniteInputError, NonFiniteLossError,
@@ -159,14 +159,7 @@ class PoisonHook(Hook):
             ]
 
 
-@pytest.fixture(autouse=True)
-def fast_config_text(monkeypatch):
-    skip_config_formatting(monkeypatch)
-
-
-@pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    return make_data(tmp_path_factory.mktemp('voc'))
+pytestmark = pytest.mark.usefixtures('fast_config_text')
 
 
 @pytest.mark.parametrize('name, error, message', [

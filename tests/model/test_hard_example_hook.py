@@ -5,16 +5,11 @@ import numpy as np
 import pytest
 import torch
 from mmengine.runner import Runner
-from tiny_runs import demo_cfg, make_data
+from tiny_runs import demo_cfg
 
 from mmdet_ohem.engine.hard_examples import draw_hard_examples, split_mined
 
 PNG = b'\x89PNG\r\n\x1a\n'
-
-
-@pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    return make_data(tmp_path_factory.mktemp('voc'))
 
 
 @pytest.mark.slow

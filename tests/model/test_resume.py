@@ -2,22 +2,14 @@
 import pytest
 import torch
 from mmengine.runner import Runner
-from tiny_runs import RecordHook, demo_cfg, make_data, skip_config_formatting
+from tiny_runs import RecordHook, demo_cfg
 
 import mmdet_ohem  # noqa: F401  (registers ExactResumeHook)
 
 K = 3
 HOOKS = [dict(type='ExactResumeHook')]
 
-
-@pytest.fixture(autouse=True)
-def fast_config_text(monkeypatch):
-    skip_config_formatting(monkeypatch)
-
-
-@pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    return make_data(tmp_path_factory.mktemp('voc'))
+pytestmark = pytest.mark.usefixtures('fast_config_text')
 
 
 def train(work_dir, data_root, max_iters, resume=False):

@@ -39,6 +39,7 @@ PLUGIN_MODULES = [
     'mmdet_ohem.ohem.sampler',
     'mmdet_ohem.ohem.selection',
     'mmdet_ohem.ops',
+    'mmdet_ohem.ops.nms',
     'mmdet_ohem.ops.roi_align',
     'mmdet_ohem.proposals',
     'mmdet_ohem.proposals.formats',

@@ -5,9 +5,9 @@ import pytest
 import torch
 from mmcv.ops import batched_nms
 
-from mmdet_ohem.ohem.selection import (nms_in_order, per_roi_loss,
-                                       rank_within_groups,
+from mmdet_ohem.ohem.selection import (per_roi_loss, rank_within_groups,
                                        select_hard_examples)
+from mmdet_ohem.ops.nms import nms_in_order
 
 
 def boxes_apart(n):
