@@ -42,7 +42,7 @@ def _npz_member_layout(path: str, zf: zipfile.ZipFile,
     if info.compress_type != zipfile.ZIP_STORED:
         raise DataFileError(
             f'{path}: member {name!r} is compressed and cannot be '
-            'memory-mapped; write it with mmdet_ohem.datasets.proposals.'
+            'memory-mapped; write it with mmdet_ohem.proposals.'
             'save_proposals (or numpy.savez, not savez_compressed).')
     with open(path, 'rb') as f:
         f.seek(info.header_offset)

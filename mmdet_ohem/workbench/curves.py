@@ -27,7 +27,7 @@ def plot_training_curves(runs: Sequence[Tuple[str, Sequence[dict]]],
 
     Args:
         runs (Sequence[tuple[str, Sequence[dict]]]): Label and records
-            (:func:`~mmdet_ohem.analysis.read_scalars`) of each run.
+            (:func:`~mmdet_ohem.workbench.results.read_scalars`) of each run.
         out_file (str): PNG to write; its folder is created.
         title (str, optional): Title of the figure.
 

@@ -56,7 +56,7 @@ def plan_suite(manifest: dict,
     with its state.
 
     Args:
-        manifest (dict): As :func:`~mmdet_ohem.analysis.load_manifest`
+        manifest (dict): As :func:`~mmdet_ohem.workbench.results.load_manifest`
             returns.
         config_root (str): Folder the manifest's config paths are relative
             to (the manifest's own).
