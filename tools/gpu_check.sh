@@ -27,7 +27,8 @@
 #   pytest_cuda.log, pytest_cuda.xml, benchmark.log, bench_cuda.json,
 #   gpu_check.json (summary).
 # The mmcv source tree, its build/ folder and the installed packages live under
-# /tmp, never under --out.
+# $WORK ($GPU_CHECK_WORK, else $TMPDIR/gpu_check or /tmp/gpu_check), never
+# under --out.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,17 +53,18 @@ OUTDIR=$(cd "$OUTDIR" && pwd)
 CARRY=$(cd "$CARRY" 2>/dev/null && pwd || echo "$REPO/$CARRY")
 [ -z "$WHEEL" ] || WHEEL=$(readlink -f "$WHEEL")
 
-# Everything installed goes to /tmp (README of the device tool: --target +
+# Everything installed goes to $WORK (README of the device tool: --target +
 # PYTHONPATH), so the image's own site-packages stay untouched.
-SITE=/tmp/gpu_check/site          # runtime: mmengine, mmdet, mmcv, ...
-BUILDSITE=/tmp/gpu_check/buildsite  # build only: setuptools<70
-SRC=/tmp/gpu_check/mmcv-2.1.0      # mmcv sdist, built in place
+WORK=${GPU_CHECK_WORK:-${TMPDIR:-/tmp}/gpu_check}  # scratch, outside the repo
+SITE=$WORK/site          # runtime: mmengine, mmdet, mmcv, ...
+BUILDSITE=$WORK/buildsite  # build only: setuptools<70
+SRC=$WORK/mmcv-2.1.0      # mmcv sdist, built in place
 SDIST=$CARRY/mmcv-2.1.0.tar.gz
 # Exported: the steps run as exported functions in a child bash (timeout(1)
 # cannot run a shell function itself).
 CARRY_DIR=$CARRY
-export SITE BUILDSITE SRC SDIST CARRY_DIR
-mkdir -p /tmp/gpu_check
+export WORK SITE BUILDSITE SRC SDIST CARRY_DIR
+mkdir -p $WORK
 
 LOG=$OUTDIR/gpu_check.log
 : >"$LOG"
@@ -264,9 +266,9 @@ export PYTHONPATH="$REPO:$SITE${PYTHONPATH:+:$PYTHONPATH}"
 # setuptools >= 81 no longer ships. If the image lacks it, add pkg_resources
 # alone (from the carried setuptools 69), after everything else on the path.
 if ! python3 -W ignore -c 'import pkg_resources' 2>/dev/null; then
-  mkdir -p /tmp/gpu_check/pkgres
-  cp -r "$BUILDSITE/pkg_resources" /tmp/gpu_check/pkgres/
-  export PYTHONPATH="$PYTHONPATH:/tmp/gpu_check/pkgres"
+  mkdir -p $WORK/pkgres
+  cp -r "$BUILDSITE/pkg_resources" $WORK/pkgres/
+  export PYTHONPATH="$PYTHONPATH:$WORK/pkgres"
   export GC_INFO_PKG_RESOURCES='added from carried setuptools 69'
 fi
 
@@ -309,9 +311,9 @@ EOF
   # Python.h: torch adds -I<sysconfig include>; an image without the
   # python3.12-dev headers gets CPython 3.12.1's (carried; same 3.12 ABI).
   if ! python3 -c 'import os, sysconfig; assert os.path.isfile(os.path.join(sysconfig.get_paths()["include"], "Python.h"))' 2>/dev/null; then
-    mkdir -p /tmp/gpu_check/pyinc
-    tar xzf "$CARRY_DIR"/build/python3.12-include.tgz -C /tmp/gpu_check/pyinc \
-      && extra="$extra:/tmp/gpu_check/pyinc/python3.12"
+    mkdir -p $WORK/pyinc
+    tar xzf "$CARRY_DIR"/build/python3.12-include.tgz -C $WORK/pyinc \
+      && extra="$extra:$WORK/pyinc/python3.12"
     echo "no Python.h in the image; using the carried CPython 3.12 headers"
   fi
   if [ -n "$extra" ]; then export CPATH="${extra#:}${CPATH:+:$CPATH}"; fi
@@ -322,9 +324,9 @@ EOF
     local so
     so=$(for d in $nvdirs; do ls "$(dirname "$d")"/lib/libcudart.so* 2>/dev/null; done | head -1)
     if [ -n "$so" ]; then
-      mkdir -p /tmp/gpu_check/cudalink
-      ln -sf "$so" /tmp/gpu_check/cudalink/libcudart.so
-      export LIBRARY_PATH="/tmp/gpu_check/cudalink${LIBRARY_PATH:+:$LIBRARY_PATH}"
+      mkdir -p $WORK/cudalink
+      ln -sf "$so" $WORK/cudalink/libcudart.so
+      export LIBRARY_PATH="$WORK/cudalink${LIBRARY_PATH:+:$LIBRARY_PATH}"
       echo "linking libcudart through $so"
     fi
   fi
@@ -332,7 +334,7 @@ EOF
 
   # Kept between runs on one machine: a rerun after a timed-out build lets
   # ninja go on from the objects already compiled.
-  [ -f "$SRC/setup.py" ] || tar xzf "$SDIST" -C /tmp/gpu_check
+  [ -f "$SRC/setup.py" ] || tar xzf "$SDIST" -C $WORK
   cd "$SRC"
   # Patches for CUDA 13 / torch 2.11: none needed. Compiled on a CPU machine
   # with nvcc 13.0.88 against torch 2.11.0+cu130's own headers (-arch sm_90):
