@@ -10,15 +10,19 @@ default. An mmengine checkpoint has two kinds of foreign objects in it:
   reducer saves a buffer as ``HistoryBuffer(logs, counts, max_length)`` with
   plain Python numbers. Its statistics methods are class-level and restored
   on import, so nothing is lost.
-* numpy scalars in ``message_hub.runtime_info``, e.g. ``eta`` which
-  ``IterTimerHook`` computes from ``HistoryBuffer.mean()`` as
-  ``np.float64``. Converting these at save time would need a ``copyreg``
-  entry for numpy's scalar types, which every pickle in the process uses
-  (DataLoader workers, result collection), silently turning ``np.float64``
-  into ``float``. So the numpy globals that rebuild a float64 scalar are
-  allow-listed instead: ``scalar(dtype, raw_bytes)`` and ``dtype(...)``
-  only construct numbers, and ``Float64DType`` must be allowed because the
-  dtype's state is applied to an instance of that class.
+* numpy scalars and arrays, e.g. ``eta`` in ``message_hub.runtime_info``,
+  which ``IterTimerHook`` computes from ``HistoryBuffer.mean()`` as
+  ``np.float64``, or an ``np.int64`` or an array a user's hook puts in
+  ``meta``. Converting these at save time would need a ``copyreg`` entry
+  for numpy's types, which every pickle in the process uses (DataLoader
+  workers, result collection). So the numpy globals that rebuild a
+  *numeric* scalar or array are allow-listed instead: ``scalar(dtype,
+  raw_bytes)``, ``_reconstruct(ndarray, shape, dtype)`` and ``dtype(...)``
+  only construct numbers, and each numeric dtype's class (``Int64DType``,
+  ...) must be allowed because the dtype's state is applied to an instance
+  of it. Object, string and structured arrays stay refused: their dtype
+  classes are not allowed, and an object array is how a file could smuggle
+  arbitrary objects in.
 
 Loading through mmengine (``load_from``, ``resume``, ``--checkpoint``) goes
 through :func:`load_from_local_weights_only`, which keeps
@@ -26,6 +30,7 @@ through :func:`load_from_local_weights_only`, which keeps
 are converted once, on explicit trust, by :func:`convert_trusted_checkpoint`
 (``tools/trust_checkpoint.py``).
 """
+import copy
 import copyreg
 import os.path as osp
 import pickle
@@ -40,15 +45,20 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from ..errors import UnsafeCheckpointError
 from ..fileio import atomic_path
 
-# What a float64 scalar pickles as: ``multiarray.scalar`` and the dtype's
-# class. Taken from objects because numpy 1.x and 2.x differ in the module
-# paths.
+#: numpy dtypes whose scalars and arrays load with ``weights_only=True``
+NUMERIC_DTYPES = (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
+                  np.uint16, np.uint32, np.uint64, np.float16, np.float32,
+                  np.float64, np.complex64, np.complex128)
+# What numeric scalars and arrays pickle as: ``multiarray.scalar``,
+# ``multiarray._reconstruct``, ``ndarray`` and the dtypes' classes. Taken
+# from objects because numpy 1.x and 2.x differ in the module paths.
 SAFE_GLOBALS = [
     HistoryBuffer,
     np.dtype,
+    np.ndarray,
     np.float64(0).__reduce__()[0],
-    type(np.dtype(np.float64)),
-]
+    np.arange(1).__reduce__()[0],
+] + [type(np.dtype(dtype)) for dtype in NUMERIC_DTYPES]
 
 TRUST_COMMAND = 'python tools/trust_checkpoint.py {} OUT --trust'
 
@@ -173,7 +183,35 @@ def convert_trusted_checkpoint(src, dst):
     """
     register_safe_checkpoints()
     checkpoint = torch.load(src, map_location='cpu', weights_only=False)
-    save_checkpoint_safely(checkpoint, dst, source=src)
+    save_checkpoint_safely(plain_numpy(checkpoint), dst, source=src)
+
+
+def plain_numpy(obj):
+    """``obj`` with the numpy values ``weights_only=True`` refuses turned
+    into Python ones: arrays of objects, strings or records into (nested)
+    lists, such scalars into Python scalars. Numeric numpy values, which
+    load safely, and everything else stay as they are; a container is
+    copied (keeping its type and attributes) only where a value changed.
+    """
+    if isinstance(obj, (np.ndarray, np.generic)):
+        if obj.dtype.type in NUMERIC_DTYPES:
+            return obj
+        return plain_numpy(obj.tolist())
+    if isinstance(obj, dict):
+        items = {key: plain_numpy(value) for key, value in obj.items()}
+        if all(items[key] is value for key, value in obj.items()):
+            return obj
+        out = copy.copy(obj)
+        out.update(items)
+        return out
+    if isinstance(obj, (list, tuple)):
+        items = [plain_numpy(value) for value in obj]
+        if all(new is old for new, old in zip(items, obj)):
+            return obj
+        if isinstance(obj, list):
+            return items
+        return type(obj)(*items) if hasattr(obj, '_fields') else tuple(items)
+    return obj
 
 
 def save_checkpoint_safely(checkpoint, dst, source=None):

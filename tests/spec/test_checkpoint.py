@@ -223,3 +223,70 @@ def test_failed_conversion_writes_nothing(trained, tmp_path):
     assert f'{__name__}.Foreign' in message
     assert 'meta/extra/0' in message
     assert os.listdir(out_dir) == []
+
+
+NUMERIC_META = dict(
+    step=np.int64(7),
+    lr=np.float32(0.5),
+    half=np.float16(1.5),
+    flag=np.bool_(True),
+    hist=np.arange(6, dtype=np.int32).reshape(2, 3),
+    scores=np.linspace(0, 1, 4))
+
+
+def test_numeric_numpy_values_load_with_weights_only(tmp_path):
+    register_safe_checkpoints()
+    path = tmp_path / 'numpy.pth'
+    torch.save(
+        dict(
+            state_dict={},
+            meta=NUMERIC_META,
+            message_hub=dict(
+                runtime_info=dict(eta=np.float64(3.25), epoch=np.uint8(2)))),
+        path)
+    loaded = _load_checkpoint(str(path))
+    for key, value in NUMERIC_META.items():
+        assert type(loaded['meta'][key]) is type(value), key
+        np.testing.assert_array_equal(loaded['meta'][key], value)
+    assert loaded['message_hub']['runtime_info'] == dict(eta=3.25, epoch=2)
+
+
+@pytest.mark.parametrize('payload', ['object_array', 'string_array'])
+def test_object_and_string_arrays_stay_refused(payload, tmp_path):
+    register_safe_checkpoints()
+    marker = tmp_path / 'pwned'
+    value = (
+        np.array([Pwn(marker), 1], dtype=object)
+        if payload == 'object_array' else np.array(['a', 'b']))
+    path = tmp_path / 'arrays.pth'
+    torch.save(dict(state_dict={}, meta=dict(x=value)), path)
+    with pytest.raises(UnsafeCheckpointError, match='trust_checkpoint.py'):
+        _load_checkpoint(str(path))
+    assert not marker.exists()
+
+
+def test_trust_converts_the_numpy_values_it_refuses(tmp_path):
+    state_dict = nn.Linear(2, 1).state_dict()
+    src, dst = tmp_path / 'src.pth', tmp_path / 'dst.pth'
+    torch.save(
+        dict(
+            state_dict=state_dict,
+            meta=dict(
+                NUMERIC_META,
+                mixed=np.array([1, 'x', None], dtype=object),
+                names=np.array(['a', 'b']),
+                name=np.str_('c'),
+                nested=[(np.array([2.5], dtype=object), )])), src)
+    convert_trusted_checkpoint(str(src), str(dst))
+    assert get_unsafe_globals_in_checkpoint(dst) == []
+    loaded = _load_checkpoint(str(dst))
+    meta = loaded['meta']
+    assert meta['mixed'] == [1, 'x', None]
+    assert meta['names'] == ['a', 'b'] and meta['name'] == 'c'
+    assert meta['nested'] == [([2.5], )]
+    # numeric values load as they are, weights and their metadata too
+    for key, value in NUMERIC_META.items():
+        assert type(meta[key]) is type(value), key
+    assert loaded['state_dict']._metadata == state_dict._metadata
+    torch.testing.assert_close(loaded['state_dict']['weight'],
+                               state_dict['weight'])
