@@ -154,8 +154,14 @@ def select_hard_examples(losses: Tensor,
             groups = img_ids * (int(nms_groups.max()) + 1) + nms_groups
         # the caps need every survivor of each side; else the first
         # num_per_img survivors of each image are all that is kept
-        keep = nms_in_order(boxes, order, groups, nms_thr, img_ids,
-                            None if capped else num_per_img)
+        keep = nms_in_order(
+            boxes,
+            order,
+            groups,
+            nms_thr,
+            img_ids,
+            None if capped else num_per_img,
+            num_imgs=num_imgs)
     # A stable sort by image keeps the hardest-first order inside images.
     keep = keep[torch.sort(img_ids[keep], stable=True).indices]
     keep_imgs = img_ids[keep]

@@ -14,7 +14,8 @@ def nms_in_order(boxes: Tensor,
                  nms_thr: float,
                  img_ids: Tensor,
                  num_per_img: Optional[int] = None,
-                 block_size: int = 512) -> Tensor:
+                 block_size: int = 512,
+                 num_imgs: Optional[int] = None) -> Tensor:
     """Greedy NMS that visits RoIs in ``order``: the survivors.
 
     A RoI survives unless an earlier survivor of the same group overlaps
@@ -38,6 +39,8 @@ def nms_in_order(boxes: Tensor,
         num_per_img (int, optional): Stop visiting an image's RoIs once it
             has this many survivors. None: visit every RoI.
         block_size (int): RoIs per ``nms`` call.
+        num_imgs (int, optional): Number of images, ``img_ids`` in
+            [0, num_imgs); by default read off ``img_ids`` (a device sync).
 
     Returns:
         Tensor: (k, ) long indices of the survivors, in ``order``.
@@ -52,7 +55,8 @@ def nms_in_order(boxes: Tensor,
         len(order), 0, -1, device=boxes.device, dtype=torch.float32)
     if num_per_img is None:
         block_size = len(order)
-    num_imgs = int(img_ids.max()) + 1
+    if num_imgs is None:
+        num_imgs = int(img_ids.max()) + 1
     keep = order[:0]
     todo = order
     while len(todo):

@@ -6,8 +6,7 @@ import sys
 
 import pytest
 from tiny import REPO
-
-from mmdet_ohem.workbench.synthetic import make_voc_dataset
+from tiny_runs import make_data
 
 CONFIG = osp.join(REPO, 'configs/demo/fast_rcnn_tiny_ohem_synthvoc.py')
 ITERS = 4
@@ -27,14 +26,7 @@ def mim(*args, cwd):
 
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('voc')
-    make_voc_dataset(
-        str(root),
-        num_trainval=8,
-        num_test=4,
-        img_size=(96, 128),
-        max_proposals=60)
-    return str(root)
+    return make_data(tmp_path_factory.mktemp('voc'))
 
 
 def options(data_root):
