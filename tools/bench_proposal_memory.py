@@ -123,7 +123,8 @@ def run_case(args):
     # more workers than cores is the point here
     warnings.filterwarnings('ignore', 'This DataLoader will create')
     peaks, stop = {}, threading.Event()
-    sampler = threading.Thread(target=sample_memory, args=(peaks, stop))
+    sampler = threading.Thread(
+        target=sample_memory, args=(peaks, stop), daemon=True)
     sampler.start()
     dataset_type, proposal_file = CASES[args.child]
     start = time.perf_counter()

@@ -1,10 +1,12 @@
-"""COCO with checked, lean proposal loading."""
+"""COCO with checked annotations and lean proposal loading."""
 import os.path as osp
 import re
+from typing import List
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
+from .checks import coco_class_order
 from .mixin import ProposalDatasetMixin
 
 DATA_HINT = ('Download COCO as README, section "Data", describes '
@@ -14,14 +16,63 @@ DATA_HINT = ('Download COCO as README, section "Data", describes '
 @DATASETS.register_module()
 class ProposalCocoDataset(ProposalDatasetMixin, CocoDataset):
     """mmdet's ``CocoDataset`` with :class:`ProposalDatasetMixin`'s
-    proposal loading.
+    proposal loading and annotation checks, and a check that ``classes``
+    follow the file's category order (mmdet labels them in that order).
 
     Args:
         missing_proposals (str): See :class:`ProposalDatasetMixin`.
         max_proposals (int, optional): See :class:`ProposalDatasetMixin`.
         min_proposal_size (float): See :class:`ProposalDatasetMixin`.
+        unknown_classes (str): See :class:`ProposalDatasetMixin`.
         **kwargs: Passed to ``CocoDataset``.
     """
+
+    def load_data_list(self) -> List[dict]:
+        """Load the split as mmdet does, its objects through
+        :class:`AnnotationCheck`.
+
+        Raises:
+            DataFileError: See :func:`coco_class_order` and
+                :meth:`AnnotationCheck.finish`.
+        """
+        self._check = self._annotation_check()
+        self._category_names = None
+        data_list = super().load_data_list()
+        self._check.finish()
+        self.annotation_check = self._check
+        del self._check
+        return data_list
+
+    def parse_data_info(self, raw_data_info: dict) -> dict:
+        """Parse one image as mmdet does, except its objects: each passes
+        :meth:`AnnotationCheck.keep` (mmdet drops boxes outside the image
+        and unknown categories without a word, and keeps boxes partly
+        outside as they are)."""
+        if self._category_names is None:
+            categories = self.coco.load_cats(self.coco.get_cat_ids())
+            coco_class_order([c['name'] for c in categories],
+                             self._metainfo['classes'], self.ann_file)
+            self._category_names = {c['id']: c['name'] for c in categories}
+        info = super().parse_data_info(dict(raw_data_info, raw_ann_info=[]))
+        file = self._short(info['img_path'])
+        for ann in raw_data_info['raw_ann_info']:
+            if ann.get('ignore', False):
+                continue
+            x, y, w, h = ann['bbox']
+            category = ann['category_id']
+            bbox = self._check.keep(
+                self._category_names.get(category, f'category {category}'),
+                [x, y, x + w, y + h], info['width'], info['height'], file)
+            if bbox is None:
+                continue
+            instance = dict(
+                ignore_flag=int(bool(ann.get('iscrowd', False))),
+                bbox=bbox,
+                bbox_label=self.cat2label[category])
+            if ann.get('segmentation'):
+                instance['mask'] = ann['segmentation']
+            info['instances'].append(instance)
+        return info
 
     def _data_paths(self) -> list:
         paths = [('file', self.ann_file, 'COCO annotation json', DATA_HINT)]

@@ -9,6 +9,7 @@ from mmengine.utils import is_abs
 from ..errors import DataFileError, MissingDataError
 from ..proposals.formats import open_proposals, proposal_key
 from ..proposals.table import ProposalTable, clip_and_filter, scan_proposals
+from .checks import UNKNOWN_CLASSES, AnnotationCheck
 
 
 class ProposalDatasetMixin:
@@ -26,7 +27,11 @@ class ProposalDatasetMixin:
     memory-mapped, a pickle packed into two arrays.
 
     Every path the dataset needs is checked when it is built; what is
-    missing raises one :class:`MissingDataError`.
+    missing raises one :class:`MissingDataError`. The annotations go
+    through :class:`AnnotationCheck` as they load: objects with a label
+    outside ``classes`` raise an error naming them (or are skipped and
+    counted), boxes are clipped to their image or dropped, counted and
+    logged with the files; a split with no object left raises.
 
     Args:
         missing_proposals (str): ``'error'`` (default) raises if an image
@@ -36,6 +41,9 @@ class ProposalDatasetMixin:
             per image, the first (best-ranked) ones. Defaults to None.
         min_proposal_size (float): Drop proposals narrower or lower than
             this after clipping. Defaults to 1.
+        unknown_classes (str): ``'error'`` (default) raises if an object's
+            label is not in ``classes``; ``'skip'`` drops such objects and
+            logs how many of each label.
     """
     # Images named in a log message, at most.
     _MAX_NAMES = 100
@@ -45,7 +53,11 @@ class ProposalDatasetMixin:
                  missing_proposals: str = 'error',
                  max_proposals: Optional[int] = None,
                  min_proposal_size: float = 1,
+                 unknown_classes: str = 'error',
                  **kwargs) -> None:
+        if unknown_classes not in UNKNOWN_CLASSES:
+            raise ValueError("unknown_classes must be 'error' or 'skip', "
+                             f'not {unknown_classes!r}.')
         if missing_proposals not in ('error', 'skip'):
             raise ValueError("missing_proposals must be 'error' or 'skip', "
                              f'not {missing_proposals!r}.')
@@ -55,6 +67,8 @@ class ProposalDatasetMixin:
         self.missing_proposals = missing_proposals
         self.max_proposals = max_proposals
         self.min_proposal_size = min_proposal_size
+        self.unknown_classes = unknown_classes
+        self.annotation_check: Optional[AnnotationCheck] = None
         self.proposal_stats: Dict[str, int] = {}
         self._proposal_table: Optional[ProposalTable] = None
         super().__init__(*args, **kwargs)
@@ -68,6 +82,22 @@ class ProposalDatasetMixin:
     def _proposal_hint(self) -> str:
         """Return how to make the proposal file, for messages."""
         raise NotImplementedError
+
+    def _annotation_check(self) -> AnnotationCheck:
+        """Return a fresh check for the split's objects."""
+        return AnnotationCheck(self.ann_file, self._metainfo['classes'],
+                               self.unknown_classes, self.test_mode)
+
+    @property
+    def annotation_stats(self) -> Dict[str, int]:
+        """What the annotation checks counted; see
+        :meth:`AnnotationCheck.summary`."""
+        return self.annotation_check.summary() if self.annotation_check \
+            else {}
+
+    def _short(self, path: str) -> str:
+        """Return ``path`` relative to ``data_root``, for messages."""
+        return osp.relpath(path, self.data_root) if self.data_root else path
 
     def _join_prefix(self) -> None:
         super()._join_prefix()

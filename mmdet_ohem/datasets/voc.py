@@ -28,6 +28,7 @@ class ProposalVOCDataset(ProposalDatasetMixin, VOCDataset):
         missing_proposals (str): See :class:`ProposalDatasetMixin`.
         max_proposals (int, optional): See :class:`ProposalDatasetMixin`.
         min_proposal_size (float): See :class:`ProposalDatasetMixin`.
+        unknown_classes (str): See :class:`ProposalDatasetMixin`.
         **kwargs: Passed to ``VOCDataset``.
     """
 
@@ -60,8 +61,18 @@ class ProposalVOCDataset(ProposalDatasetMixin, VOCDataset):
             'an RPN\'s (tools/dump_rpn_proposals.py); see README, section '
             '"Making proposals".')
 
+    def load_data_list(self) -> List[dict]:
+        """Load the split's annotations through :class:`AnnotationCheck`."""
+        self._check = self._annotation_check()
+        data_list = super().load_data_list()
+        self._check.finish()
+        self.annotation_check = self._check
+        del self._check
+        return data_list
+
     def parse_data_info(self, img_info: dict) -> Union[dict, List[dict]]:
-        """Parse one image's annotation; see ``XMLDataset``.
+        """Parse one image's annotation; see ``XMLDataset``. Its objects
+        pass :meth:`AnnotationCheck.keep`.
 
         Raises:
             MissingDataError: The XML file does not exist.
@@ -69,7 +80,7 @@ class ProposalVOCDataset(ProposalDatasetMixin, VOCDataset):
         """
         xml_path = img_info['xml_path']
         try:
-            return super().parse_data_info(img_info)
+            info = super().parse_data_info(img_info)
         except FileNotFoundError as e:
             raise MissingDataError(
                 f'{self._voc_name()} annotation {xml_path} does not exist '
@@ -78,17 +89,27 @@ class ProposalVOCDataset(ProposalDatasetMixin, VOCDataset):
         except (ET.ParseError, AttributeError, TypeError, ValueError) as e:
             raise DataFileError(f'{xml_path}: not a usable VOC annotation '
                                 f'({type(e).__name__}: {e}).') from e
+        instances = []
+        for instance in info['instances']:
+            name = instance.pop('name')
+            bbox = self._check.keep(name, instance['bbox'], info['width'],
+                                    info['height'], self._short(xml_path))
+            if bbox is not None:
+                instance.update(bbox=bbox, bbox_label=self.cat2label[name])
+                instances.append(instance)
+        info['instances'] = instances
+        return info
 
     def _parse_instance_info(self,
                              raw_ann_info: ET.ElementTree,
                              minus_one: bool = True) -> List[dict]:
         """Parse the objects of an annotation, as ``XMLDataset`` does but
-        with :func:`_number` for ``difficult`` and the coordinates."""
+        with :func:`_number` for ``difficult`` and the coordinates, and
+        keeping every object with its ``name`` (for
+        :meth:`parse_data_info` to check)."""
         instances = []
         for obj in raw_ann_info.findall('object'):
             name = (obj.findtext('name') or '').strip()
-            if name not in self._metainfo['classes']:
-                continue
             difficult = _number(obj.findtext('difficult'), 'difficult', 0)
             bnd_box = obj.find('bndbox')
             if bnd_box is None:
@@ -107,9 +128,10 @@ class ProposalVOCDataset(ProposalDatasetMixin, VOCDataset):
                 ignore = w < self.bbox_min_size or h < self.bbox_min_size
             instances.append(
                 dict(
+                    name=name,
                     ignore_flag=int(bool(difficult) or ignore),
                     bbox=bbox,
-                    bbox_label=self.cat2label[name]))
+                    bbox_label=-1))
         return instances
 
 

@@ -20,7 +20,8 @@ import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
-from ..errors import DataFileError
+from ..datasets.checks import read_image
+from ..errors import DataFileError, MissingDataError
 from ..fileio import write_atomic
 from .formats import load_proposals, save_proposals
 from .splits import Split
@@ -147,11 +148,16 @@ def _run_chunk(task: tuple) -> int:
     out_file, keys, img_paths, kwargs = task
     proposals = {}
     for key, img_path in zip(keys, img_paths):
+        # OpenCV fills a truncated JPEG with grey and goes on; refuse it
+        # as check_dataset.py does, naming it.
+        try:
+            read_image(img_path)
+        except (DataFileError, MissingDataError) as e:
+            raise type(e)(
+                f'{e} (image {key!r}). Replace the file or remove it from '
+                'the split; finished images are kept, run again to '
+                'resume.') from e
         img = cv2.imread(img_path, cv2.IMREAD_COLOR)
-        if img is None:
-            raise DataFileError(
-                f'{img_path}: cannot read the image (image {key!r}). '
-                'Finished images are kept; run again to resume.')
         bboxes = selective_search(img, **kwargs)
         proposals[key] = dict(bboxes=bboxes, scores=rank_scores(len(bboxes)))
     save_proposals(out_file, proposals)

@@ -13,6 +13,7 @@ import pytest
 PLUGIN_MODULES = [
     'mmdet_ohem',
     'mmdet_ohem.datasets',
+    'mmdet_ohem.datasets.checks',
     'mmdet_ohem.datasets.coco',
     'mmdet_ohem.datasets.mixin',
     'mmdet_ohem.datasets.voc',
