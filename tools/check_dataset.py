@@ -43,7 +43,8 @@ def parse_args(argv=None):
         '--proposals', help='proposal file, relative to --data-root')
     add_split_arguments(parser, folder)
     config = parser._subparsers._group_actions[0].add_parser(
-        'config', help="the splits of a config's dataloaders",
+        'config',
+        help="the splits of a config's dataloaders",
         parents=[options])
     config.add_argument('config')
     config.add_argument('--cfg-options', nargs='+', action=DictAction)

@@ -13,7 +13,8 @@ and the tables are printed all the same.
 import argparse
 import sys
 
-from mmdet_ohem.workbench.results import load_manifest, manifest_tables
+from mmdet_ohem.workbench.results import (DEFAULT_MANIFEST, load_manifest,
+                                          manifest_tables)
 
 
 def parse_args(argv=None):
@@ -21,10 +22,18 @@ def parse_args(argv=None):
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='\n'.join(__doc__.splitlines()[2:]))
-    parser.add_argument('--manifest', default='configs/manifest.yml')
+    parser.add_argument(
+        '--manifest',
+        default=DEFAULT_MANIFEST,
+        help="the tables and the paper's numbers (default: the installed "
+        "package's configs/manifest.yml)")
     parser.add_argument('--work-root', default='work_dirs')
     parser.add_argument(
         '--tables', nargs='+', help='table names (default: all)')
+    parser.add_argument(
+        '--latest',
+        action='store_true',
+        help="each config's latest test, not its final checkpoint's")
     parser.add_argument(
         '--no-per-class',
         action='store_true',
@@ -38,7 +47,8 @@ def main(argv=None):
         load_manifest(args.manifest),
         args.work_root,
         args.tables,
-        per_class=not args.no_per_class)
+        per_class=not args.no_per_class,
+        latest=args.latest)
     for problem in problems:
         print(f'results_table: skipped unreadable {problem}', file=sys.stderr)
     print(markdown)

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 
-from mmdet_ohem.workbench.results import load_manifest
+from mmdet_ohem.workbench.results import DEFAULT_MANIFEST, load_manifest
 from mmdet_ohem.workbench.suite import (final_checkpoint, mim_commands,
                                         plan_suite)
 
@@ -29,7 +29,11 @@ def parse_args(argv=None):
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog='\n'.join(__doc__.splitlines()[2:]))
-    parser.add_argument('--manifest', default='configs/manifest.yml')
+    parser.add_argument(
+        '--manifest',
+        default=DEFAULT_MANIFEST,
+        help="the tables to run (default: the installed package's "
+        'configs/manifest.yml)')
     parser.add_argument(
         '--tables', nargs='+', help='table names (default: all)')
     parser.add_argument('--work-root', default='work_dirs')

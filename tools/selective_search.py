@@ -7,10 +7,13 @@ Examples:
         --split train --workers 8
 
 The output (default: <data-root>/proposals/selective_search_<dataset>_
-<year>_<split>.npz) is what our configs' `proposal_file` names. An
-interrupted run resumes where it stopped when started again.
+<year>_<split>.npz) is what our configs' `proposal_file` names; the tool
+prints it relative to --data-root, as a config's `proposal_file` is. An
+interrupted run resumes where it stopped when started again. An image that
+does not decode completely (a truncated JPEG) stops the run with its name.
 """
 import argparse
+import os.path as osp
 
 from mmdet_ohem.proposals.splits import add_split_arguments, split_from_args
 from mmdet_ohem.proposals.ssearch import generate_selective_search
@@ -68,15 +71,19 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     split = split_from_args(args)
+    out = args.out or split.default_proposal_file('selective_search')
     generate_selective_search(
         split,
-        args.out or split.default_proposal_file('selective_search'),
+        out,
         mode=args.mode,
         resize_width=args.resize_width or None,
         min_box_size=args.min_box_size,
         max_boxes=args.max_boxes or None,
         workers=args.workers,
         chunk_size=args.chunk_size)
+    # A config's proposal_file is relative to its data_root; --out is not.
+    print(f'In a config with data_root={split.data_root!r}: '
+          f'proposal_file={osp.relpath(out, split.data_root)!r}')
 
 
 if __name__ == '__main__':

@@ -104,9 +104,10 @@ class AnnotationCheck:
         """Return the counts: objects kept, clipped, dropped per reason,
         and with each unknown label."""
         counts = dict(objects=self.kept, clipped=len(self.clipped))
-        counts.update(
-            {f'dropped ({why})': len(f)
-             for why, f in self.dropped.items()})
+        counts.update({
+            f'dropped ({why})': len(f)
+            for why, f in self.dropped.items()
+        })
         counts.update({f'unknown {k!r}': n for k, n in self.unknown.items()})
         return counts
 

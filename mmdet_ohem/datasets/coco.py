@@ -1,6 +1,7 @@
 """COCO with checked annotations and lean proposal loading."""
 import os.path as osp
 import re
+import shlex
 from typing import List
 
 from mmdet.datasets import CocoDataset
@@ -85,13 +86,16 @@ class ProposalCocoDataset(ProposalDatasetMixin, CocoDataset):
         # instances_train2017.json -> split 'train', year '2017'
         name = osp.splitext(osp.basename(self.ann_file))[0]
         found = re.search(r'([a-z]+)(\d{4})$', name)
-        split, year = found.groups() if found else ('<split>', '<year>')
+        # --year and --split only name the default output, given here
+        names = (f'--year {found.group(2)} --split {found.group(1)} '
+                 if found else '')
         root = self.data_root or '.'
+        img_prefix = osp.relpath(self.data_prefix.get('img', root), root)
         return (
             'Make it with Selective Search: python tools/selective_search.py '
-            f'coco --data-root {root} --year {year} --split {split} '
+            f'coco --data-root {root} {names}'
             f'--ann-file {osp.relpath(self.ann_file, root)} --img-prefix '
-            f'{osp.relpath(self.data_prefix.get("img", ""), root)} --out '
+            f"{shlex.quote('' if img_prefix == '.' else img_prefix)} --out "
             f'{self.proposal_file}\nor dump an RPN\'s '
             '(tools/dump_rpn_proposals.py); see README, section "Making '
             'proposals".')

@@ -97,8 +97,8 @@ def split_labels(split) -> Tuple[str, ...]:
             root = ET.parse(xml).getroot()
         except (OSError, ET.ParseError):
             continue
-        names.update((o.findtext('name') or '').strip()
-                     for o in root.iter('object'))
+        names.update(
+            (o.findtext('name') or '').strip() for o in root.iter('object'))
     return tuple(sorted(names))
 
 
@@ -160,10 +160,9 @@ def scan_dataset(dataset_cfg: dict,
         progress.update()
     if decode:
         progress.file.write('\n')
-        report.add('images that do not decode completely', bad_images,
+        report.add('images that do not decode completely', bad_images, ERROR)
+        report.add('images whose size differs from the annotation', wrong_size,
                    ERROR)
-        report.add('images whose size differs from the annotation',
-                   wrong_size, ERROR)
     report.classes = tuple(dataset.metainfo['classes'])
     report.class_counts = tuple(counts)
     empty = [c for c, n in zip(report.classes, counts) if not n]
@@ -176,15 +175,12 @@ def scan_dataset(dataset_cfg: dict,
         stats = dataset.proposal_stats
         missing = stats.get('skipped_images', 0)
         report.findings.append(
-            Finding(
-                f'images without proposals in {dataset.proposal_file}',
-                missing,
-                (WARNING if proposal_policy == 'skip' else ERROR)
-                if missing else OK))
+            Finding(f'images without proposals in {dataset.proposal_file}',
+                    missing, (WARNING if proposal_policy == 'skip' else ERROR)
+                    if missing else OK))
         report.findings.append(
-            Finding(
-                'proposals per image (mean, after clipping and capping)',
-                round(stats['boxes'] / max(stats['images'], 1))))
+            Finding('proposals per image (mean, after clipping and capping)',
+                    round(stats['boxes'] / max(stats['images'], 1))))
     return report
 
 
@@ -203,8 +199,8 @@ def format_report(reports: List[SplitReport],
     lines.append('')
     for report in reports:
         if report.classes:
-            counts = ', '.join(f'{c} {n}' for c, n in zip(
-                report.classes, report.class_counts))
+            counts = ', '.join(
+                f'{c} {n}'
+                for c, n in zip(report.classes, report.class_counts))
             lines.append(f'{report.name}: objects per class: {counts}')
     return '\n'.join(lines)
-

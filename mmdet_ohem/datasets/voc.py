@@ -1,6 +1,7 @@
 """PASCAL VOC with checked, lean proposal loading and lenient XML."""
 import os.path as osp
 import re
+import shlex
 import xml.etree.ElementTree as ET
 from typing import List, Optional, Union
 
@@ -51,11 +52,13 @@ class ProposalVOCDataset(ProposalDatasetMixin, VOCDataset):
         ]
 
     def _proposal_hint(self) -> str:
-        year = self._voc_name()[3:] or '<year>'
+        year = self._voc_name()[3:]
+        root = self.data_root or '.'
+        voc_dir = osp.relpath(self.sub_data_root or root, root)
         return (
             'Make it with Selective Search: python tools/selective_search.py '
-            f'voc --data-root {self.data_root or "."} --year {year} '
-            f'--voc-dir {osp.relpath(self.sub_data_root, self.data_root)} '
+            f'voc --data-root {root} ' + (f'--year {year} ' if year else '') +
+            f"--voc-dir {shlex.quote('' if voc_dir == '.' else voc_dir)} "
             f'--split {self._split_name()} --out {self.proposal_file}\n'
             'or convert Fast R-CNN\'s .mat (tools/convert_ss_mat.py) or dump '
             'an RPN\'s (tools/dump_rpn_proposals.py); see README, section '

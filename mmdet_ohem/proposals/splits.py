@@ -84,13 +84,15 @@ def voc_split(data_root: str,
         data_root (str): The configs' ``data_root``, e.g. ``'data/'``.
         year (str): ``'2007'`` or ``'2012'``.
         split (str): ``'trainval'``, ``'test'``, ...
-        voc_dir (str, optional): The VOC folder relative to ``data_root``.
-            Defaults to ``'VOCdevkit/VOC<year>/'``.
+        voc_dir (str, optional): The VOC folder relative to ``data_root``
+            (``''``: ``data_root`` itself). Defaults to
+            ``'VOCdevkit/VOC<year>/'``.
 
     Returns:
         Split: Its images, keyed ``'JPEGImages/<id>.jpg'``.
     """
-    voc_dir = voc_dir or f'VOCdevkit/VOC{year}/'
+    if voc_dir is None:
+        voc_dir = f'VOCdevkit/VOC{year}/'
     ann_file = osp.join(voc_dir, 'ImageSets', 'Main', f'{split}.txt')
     path = osp.join(data_root, ann_file)
     _require(path, f'VOC{year} split list')
@@ -123,8 +125,10 @@ def coco_split(data_root: str,
         Split: Its images in the file's order, keyed
         ``'<image folder>/<file name>'``.
     """
-    ann_file = ann_file or f'coco/annotations/instances_{split}{year}.json'
-    img_prefix = img_prefix or f'coco/{split}{year}/'
+    if ann_file is None:
+        ann_file = f'coco/annotations/instances_{split}{year}.json'
+    if img_prefix is None:
+        img_prefix = f'coco/{split}{year}/'
     path = osp.join(data_root, ann_file)
     _require(path, 'COCO annotation json')
     with open(path) as f:
@@ -153,8 +157,10 @@ def add_split_arguments(parser: argparse.ArgumentParser,
     voc.add_argument('--split', default='trainval')
     voc.add_argument(
         '--voc-dir',
-        help='VOC folder relative to --data-root '
-        '(default: VOCdevkit/VOC<year>/)')
+        help='the folder with Annotations/, JPEGImages/ and '
+        "ImageSets/Main/<split>.txt, relative to --data-root; '' for "
+        '--data-root itself (default: VOCdevkit/VOC<year>/; --year then '
+        'only names the default output)')
     coco = kinds.add_parser(
         'coco', help='a COCO annotation file', parents=parents)
     coco.add_argument('--year', default='2017')
@@ -165,8 +171,8 @@ def add_split_arguments(parser: argparse.ArgumentParser,
         '(default: coco/annotations/instances_<split><year>.json)')
     coco.add_argument(
         '--img-prefix',
-        help='image folder relative to --data-root '
-        '(default: coco/<split><year>/)')
+        help="image folder relative to --data-root; '' for --data-root "
+        'itself (default: coco/<split><year>/)')
     for sub in (voc, coco):
         sub.add_argument(
             '--data-root', default='data/', help='as in the configs')

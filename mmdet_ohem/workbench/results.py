@@ -6,6 +6,8 @@ and ``tools/run_suite.py`` produce)::
 
     <root>/<config stem>/<timestamp>/vis_data/scalars.json   training log
     <root>/<config stem>/<timestamp>/<timestamp>.json        test metrics
+    <root>/<config stem>/<timestamp>/vis_data/config.py      its load_from
+    <root>/<config stem>/last_checkpoint                     the final one
 """
 import glob
 import json
@@ -16,11 +18,16 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
+# The manifest of the installed package (configs/manifest.yml in a clone).
+DEFAULT_MANIFEST = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim', 'configs',
+    'manifest.yml')
 NOT_RUN = 'not run'
 UNREADABLE = 'log unreadable'
 # Per-class metrics of PerClassVOCMetric: pascal_voc/AP50_<class>
 _CLASS_AP = re.compile(r'^pascal_voc/AP50_(.+)$')
 _TIMESTAMP = re.compile(r'^\d{8}_\d{6}$')
+_LOAD_FROM = re.compile(r"^load_from = '(.+)'$", re.MULTILINE)
 
 
 @dataclass
@@ -29,9 +36,13 @@ class RunResult:
 
     Attributes:
         work_dir (str): The work dir.
-        metrics (dict, optional): The latest readable test metrics; None
-            if there are none.
+        metrics (dict, optional): The readable test metrics of the final
+            checkpoint (see :func:`read_run`); None if there are none.
         metrics_file (str, optional): Where they were read.
+        checkpoint (str, optional): The checkpoint they score, as the
+            test's config names it.
+        final_checkpoint (str, optional): The training's last checkpoint
+            (``last_checkpoint`` of the work dir).
         scalars_file (str, optional): The latest training log.
         sec_per_iter (float, optional): Mean training time per iteration
             in it.
@@ -40,9 +51,29 @@ class RunResult:
     work_dir: str
     metrics: Optional[dict] = None
     metrics_file: Optional[str] = None
+    checkpoint: Optional[str] = None
+    final_checkpoint: Optional[str] = None
     scalars_file: Optional[str] = None
     sec_per_iter: Optional[float] = None
     problems: List[str] = field(default_factory=list)
+
+    @property
+    def scores_final(self) -> bool:
+        """Whether the metrics score the training's final checkpoint."""
+        return (self.checkpoint is not None
+                and self.final_checkpoint is not None and osp.basename(
+                    self.checkpoint) == osp.basename(self.final_checkpoint))
+
+    @property
+    def checkpoint_cell(self) -> str:
+        """The checkpoint's file name, marked if not the final one."""
+        if self.checkpoint is None:
+            return ''
+        name = osp.basename(self.checkpoint)
+        if self.final_checkpoint and not self.scores_final:
+            name += (' (not the final '
+                     f'{osp.basename(self.final_checkpoint)})')
+        return name
 
     @property
     def class_aps(self) -> Dict[str, float]:
@@ -78,16 +109,39 @@ def _run_dirs(work_dir: str) -> List[str]:
         if osp.isdir(d) and _TIMESTAMP.match(osp.basename(d)))
 
 
-def read_run(work_dir: str) -> RunResult:
+def _tested_checkpoint(run_dir: str) -> Optional[str]:
+    """The ``load_from`` of a test run, from the config it logged."""
+    try:
+        with open(osp.join(run_dir, 'vis_data', 'config.py')) as f:
+            found = _LOAD_FROM.search(f.read())
+    except OSError:
+        return None
+    return found.group(1) if found else None
+
+
+def _final_checkpoint(work_dir: str) -> Optional[str]:
+    """The last checkpoint that training saved in a work dir."""
+    try:
+        with open(osp.join(work_dir, 'last_checkpoint')) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def read_run(work_dir: str, latest: bool = False) -> RunResult:
     """Read the test metrics and training speed of a work dir.
 
-    The latest test whose metrics file parses wins; an unreadable file is
-    listed in ``problems`` and skipped.
+    The test of the final checkpoint (the work dir's ``last_checkpoint``)
+    wins, the latest of them if it was tested more than once; without
+    one, or with ``latest``, the latest test does. A metrics file that does
+    not parse is listed in ``problems`` and skipped.
     """
     result = RunResult(work_dir)
     if not osp.isdir(work_dir):
         return result
+    result.final_checkpoint = _final_checkpoint(work_dir)
     run_dirs = _run_dirs(work_dir)
+    tests = []
     for run_dir in reversed(run_dirs):
         path = osp.join(run_dir, f'{osp.basename(run_dir)}.json')
         if not osp.isfile(path):
@@ -100,8 +154,15 @@ def read_run(work_dir: str) -> RunResult:
         except (OSError, ValueError) as err:
             result.problems.append(f'{path}: {err}')
             continue
+        tests.append((metrics, path, _tested_checkpoint(run_dir)))
+    final = [
+        t for t in tests if t[2] and result.final_checkpoint
+        and osp.basename(t[2]) == osp.basename(result.final_checkpoint)
+    ]
+    chosen = (tests if latest else final or tests)[:1]
+    for metrics, path, checkpoint in chosen:
         result.metrics, result.metrics_file = metrics, path
-        break
+        result.checkpoint = checkpoint
     for run_dir in reversed(run_dirs):
         path = osp.join(run_dir, 'vis_data', 'scalars.json')
         if osp.isfile(path):
@@ -164,7 +225,8 @@ def _cell(run: RunResult, metric: Optional[str]) -> Tuple[str, bool]:
 def manifest_tables(manifest: dict,
                     work_root: str,
                     tables: Optional[Sequence[str]] = None,
-                    per_class: bool = True) -> Tuple[str, List[str]]:
+                    per_class: bool = True,
+                    latest: bool = False) -> Tuple[str, List[str]]:
     """Markdown tables of our results beside the paper's.
 
     Args:
@@ -172,6 +234,8 @@ def manifest_tables(manifest: dict,
         work_root (str): Folder of the work dirs, ``<root>/<config stem>``.
         tables (Sequence[str], optional): Which tables; default all.
         per_class (bool): Add a per-class AP table where runs have one.
+        latest (bool): Take each run's latest test, not its final
+            checkpoint's; see :func:`read_run`.
 
     Returns:
         tuple[str, list[str]]: The markdown, and the problems met (files
@@ -190,7 +254,7 @@ def manifest_tables(manifest: dict,
         for row in table['rows']:
             stem = config_stem(row['config'])
             if stem not in runs:
-                runs[stem] = read_run(osp.join(work_root, stem))
+                runs[stem] = read_run(osp.join(work_root, stem), latest)
                 problems += runs[stem].problems
             run = runs[stem]
             ours, ok = _cell(run, metric)
@@ -203,13 +267,14 @@ def manifest_tables(manifest: dict,
             rows.append([
                 row['config'],
                 row.get('net', ''), row['method'], ours,
-                '' if paper is None else f'{paper:.1f}', delta, source, speed
+                '' if paper is None else f'{paper:.1f}', delta, source, speed,
+                run.checkpoint_cell
             ])
             if run.class_aps:
                 class_runs.append((row['method'], run))
         parts.append(f'### {table["title"]}\n\n' + _markdown([
             'config', 'net', 'method', 'ours', 'paper', 'Δ', 'paper source',
-            's/iter'
+            's/iter', 'checkpoint'
         ], rows))
         if per_class and class_runs:
             parts.append(f'Per-class AP (IoU 0.5), {name}:\n\n' +

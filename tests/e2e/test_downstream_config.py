@@ -104,6 +104,25 @@ def test_downstream_config_inherits_through_read_base(installed_wheel,
     assert 'head OHEMRoIHead 4 1000 my_data/' in out  # 3 classes + bg
 
 
+def test_wheel_ships_the_tools_and_the_manifest(installed_wheel, tmp_path):
+    """`mim run mmdet_ohem <tool>` and results_table's default manifest
+    need them in the installed package, not in a clone."""
+    tools = osp.join(installed_wheel, 'mmdet_ohem', '.mim', 'tools')
+    for name in ('selective_search.py', 'check_dataset.py',
+                 'proposal_recall.py', 'results_table.py',
+                 'show_hard_examples.py', 'gpu_check.sh'):
+        assert osp.isfile(osp.join(tools, name)), name
+    env = dict(os.environ, PYTHONPATH=installed_wheel)
+    out = run([
+        sys.executable,
+        osp.join(tools, 'results_table.py'), '--work-root',
+        str(tmp_path), '--tables', 'table3', '--no-per-class'
+    ],
+              cwd=str(tmp_path),
+              env=env)
+    assert '| fast_rcnn_vgg16_ohem_voc.py | VGG16 | OHEM' in out
+
+
 def test_mim_train_runs_a_downstream_config(tmp_path):
     data_root = str(tmp_path / 'data')
     make_voc_dataset(

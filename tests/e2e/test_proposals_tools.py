@@ -211,7 +211,8 @@ def test_recall_tool_prints_table_and_plots(voc_root, tmp_path, capsys):
         ['--classes', ','.join(CLASSES), '--plot', plot])
     out = capsys.readouterr().out
     assert '#proposals | R@0.5 | R@0.7 |    AR' in out
-    rows = [line.split('|') for line in out.splitlines() if '|' in line]
+    table = out.split('| class |')[0]
+    rows = [line.split('|') for line in table.splitlines() if '|' in line]
     assert [row[0].strip()
             for row in rows[1:]] == ['100', '300', '1000', '2000']
     recall = np.array([[float(v) for v in row[1:]] for row in rows[1:]])
@@ -221,6 +222,25 @@ def test_recall_tool_prints_table_and_plots(voc_root, tmp_path, capsys):
     assert (recall[:, 1] <= recall[:, 0]).all() and recall[-1, 0] > 0.5
     assert os.path.getsize(plot) > 10000
     assert cv2.imread(plot) is not None
+
+
+def test_recall_per_class_with_the_splits_own_labels(voc_root, tmp_path,
+                                                     capsys):
+    """Without --classes: every label of the split (not VOC's 20, which
+    would count no object), and a row per class."""
+    status = tool('proposal_recall').main(
+        [f'{voc_root}/proposals/voc07_test.pkl'] + voc_args(voc_root, 'test') +
+        ['--plot', str(tmp_path / 'r.png')])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert '| class | objects | R@0.5 | R@0.7 | AR (top 2000) |' in out
+    rows = [line for line in out.splitlines() if line.startswith('| ')][1:]
+    found = {row.split('|')[1].strip(): row for row in rows}
+    assert set(found) <= set(CLASSES) and len(found) >= 2
+    with pytest.raises(DataFileError, match='not in classes'):
+        tool('proposal_recall').main([f'{voc_root}/proposals/voc07_test.pkl'] +
+                                     voc_args(voc_root, 'test') +
+                                     ['--classes', 'aeroplane,bicycle'])
 
 
 def test_recall_of_hand_made_boxes():

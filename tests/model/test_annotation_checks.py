@@ -82,8 +82,8 @@ def test_unknown_labels_skipped_and_counted_on_request(voc, logged):
     write([('with_masks', (1, 1, 10, 10)), ('disc', (5, 5, 30, 30))])
     dataset = build_voc(root, unknown_classes='skip')
     assert dataset.annotation_stats["unknown 'with_masks'"] == 1
-    assert [i['bbox_label'] for i in dataset.get_data_info(0)['instances']
-            ] == [1]
+    assert [i['bbox_label']
+            for i in dataset.get_data_info(0)['instances']] == [1]
     assert "Skipped (unknown_classes='skip'): " in logged[-1]
 
 
@@ -134,12 +134,10 @@ def coco_file(root, categories, annotations):
                         category_id=c,
                         bbox=box,
                         area=box[2] * box[3],
-                        iscrowd=0)
-                    for i, (c, box) in enumerate(annotations)
+                        iscrowd=0) for i, (c, box) in enumerate(annotations)
                 ],
-                categories=[
-                    dict(id=i, name=name) for i, name in categories
-                ]), f)
+                categories=[dict(id=i, name=name) for i, name in categories]),
+            f)
     return path
 
 
@@ -158,13 +156,13 @@ def build_coco(root, classes, **kwargs):
 
 def test_coco_class_order_must_be_the_files(tmp_path):
     root = str(tmp_path)
-    coco_file(root, [(1, 'person'), (3, 'car')],
-              [(1, [1, 1, 10, 10]), (3, [5, 5, 10, 10])])
+    coco_file(root, [(1, 'person'), (3, 'car')], [(1, [1, 1, 10, 10]),
+                                                  (3, [5, 5, 10, 10])])
     with pytest.raises(DataFileError) as error:
         build_coco(root, ('car', 'person'))
     assert ("are not in the order of the file's categories; labels follow "
-            "the file's order, so use classes=('person', 'car')"
-            ) in str(error.value)
+            "the file's order, so use classes=('person', 'car')") in str(
+                error.value)
     with pytest.raises(DataFileError, match="\\['bus'\\] are not categ"):
         build_coco(root, ('person', 'bus'))
     dataset = build_coco(root, ('person', 'car'))
@@ -183,12 +181,11 @@ def test_coco_unknown_categories_and_boxes_outside(tmp_path, logged):
         (1, [100, 5, 10, 10]),
         (1, [5, 5, 10, 10]),
     ])
-    with pytest.raises(DataFileError, match="'car' \\(1 objects, e.g. "
-                       'images/b.jpg\\)'):
+    with pytest.raises(
+            DataFileError, match="'car' \\(1 objects, e.g. "
+            'images/b.jpg\\)'):
         build_coco(root, ('person', ))
     dataset = build_coco(root, ('person', ), unknown_classes='skip')
-    assert dataset.get_data_info(0)['instances'][0]['bbox'] == [
-        0, 10, 15, 20
-    ]
+    assert dataset.get_data_info(0)['instances'][0]['bbox'] == [0, 10, 15, 20]
     assert dataset.annotation_stats['dropped (outside the image)'] == 1
     assert 'were dropped (outside the image): images/a.jpg' in logged[-1]

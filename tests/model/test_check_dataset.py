@@ -29,8 +29,7 @@ def truncate(path):
 def test_real_bccd_images_zero_size_boxes_named(capsys):
     """The vendored BCCD images hold the dataset's two zero-size boxes."""
     assert check_dataset.main([
-        'voc', '--data-root', BCCD, '--voc-dir', 'BCCD', '--split',
-        'trainval'
+        'voc', '--data-root', BCCD, '--voc-dir', 'BCCD', '--split', 'trainval'
     ]) == 0
     out = capsys.readouterr().out
     assert ('| trainval | boxes dropped (zero size) | 2 | warning | '
@@ -57,7 +56,8 @@ def broken_voc(tmp_path):
     with open(xml, 'w') as f:
         f.write(
             text.replace(f'<width>{width}</width>',
-                         f'<width>{width + 1}</width>').replace(
+                         f'<width>{width + 1}</width>').
+            replace(
                 '</annotation>', '<object><name>dics</name><bndbox><xmin>2'
                 '</xmin><ymin>2</ymin><xmax>9</xmax><ymax>9</ymax></bndbox>'
                 '</object></annotation>'))
@@ -78,7 +78,7 @@ def test_broken_split_is_one_table_and_exit_1(broken_voc, capsys):
     assert (f'| images whose size differs from the annotation | 1 | error | '
             f'VOC2007/JPEGImages/{ids[1]}.jpg is {width}x') in out
     assert f', its annotation says {width + 1}x' in out
-    assert (f"| objects with a label not in classes (" in out
+    assert ("| objects with a label not in classes (" in out
             and f"'dics' (1 objects, e.g. VOC2007/Annotations/{ids[1]}.xml)"
             in out)
     assert '| images without proposals in ' in out

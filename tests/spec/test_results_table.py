@@ -32,9 +32,13 @@ def write(path, text):
     path.write_text(text)
 
 
-def mim_tested(root, stem, stamp, metrics):
-    """A `mim test` log as mmengine 0.10.7 writes it: one json object."""
+def mim_tested(root, stem, stamp, metrics, checkpoint=None):
+    """A `mim test` log as mmengine 0.10.7 writes it: one json object, and
+    the config with the checkpoint it loaded."""
     write(root / stem / stamp / f'{stamp}.json', json.dumps(metrics))
+    if checkpoint:
+        write(root / stem / stamp / 'vis_data' / 'config.py',
+              f"auto_scale_lr = None\nload_from = '{checkpoint}'\nx = 1\n")
 
 
 def train_run(root, stem, stamp, times):
@@ -53,12 +57,22 @@ def suite(tmp_path):
     (tmp_path / 'manifest.yml').write_text(MANIFEST)
     root = tmp_path / 'work_dirs'
     train_run(root, 'frcn', '20261128_230000', [5.0, 0.5, 0.7])
+    write(root / 'frcn' / 'last_checkpoint', 'work_dirs/frcn/iter_80000.pth')
     mim_tested(
-        root, 'frcn', '20261129_000000', {
+        root,
+        'frcn',
+        '20261129_000000', {
             'pascal_voc/mAP': 0.6721,
             'pascal_voc/AP50_car': 0.8,
             'pascal_voc/AP50_dog': 0.5
-        })
+        },
+        checkpoint='work_dirs/frcn/iter_80000.pth')
+    # a later test of an earlier checkpoint: not the final one's
+    mim_tested(
+        root,
+        'frcn',
+        '20261129_003000', {'pascal_voc/mAP': 0.5},
+        checkpoint='work_dirs/frcn/iter_40000.pth')
     # an older good test, then a newer corrupt one: the good one counts
     mim_tested(root, 'ohem', '20261129_010000', {'pascal_voc/mAP': 0.70})
     write(root / 'ohem' / '20261129_020000' / '20261129_020000.json', '{"pa')
@@ -71,19 +85,36 @@ def test_table_beside_the_paper_with_missing_and_corrupt_runs(suite):
     markdown, problems = manifest_tables(
         load_manifest(str(suite / 'manifest.yml')), str(suite / 'work_dirs'))
     lines = markdown.splitlines()
-    assert '| frcn.py | VGG16 | FRCN | 67.2 | 66.9 | +0.3 | Table 3 | 0.60 |' \
+    assert ('| frcn.py | VGG16 | FRCN | 67.2 | 66.9 | +0.3 | Table 3 | 0.60 '
+            '| iter_80000.pth |') in lines
+    assert ('| sub/ohem.py | VGG16 | OHEM | 70.0 | 69.9 | +0.1 | Table 3 |  '
+            '|  |') in lines
+    assert '| missing.py | VGG16 | FRCN N=1 | not run |  |  |  |  |  |' \
         in lines
-    assert '| sub/ohem.py | VGG16 | OHEM | 70.0 | 69.9 | +0.1 | Table 3 |  |' \
-        in lines
-    assert '| missing.py | VGG16 | FRCN N=1 | not run |  |  |  |  |' in lines
     assert ('| corrupt.py | VGG16 | OHEM N=1 | log unreadable | 69.7 |  | '
-            'secondary |  |') in lines
+            'secondary |  |  |') in lines
     # per-class AP of the runs that have it
     assert '| class | FRCN |' in lines
     assert '| car | 80.0 |' in lines and '| dog | 50.0 |' in lines
     assert sorted(osp.basename(p.split(':')[0]) for p in problems) == [
         '20261129_020000.json', '20261129_030000.json'
     ]
+
+
+def test_latest_test_on_request_and_marked_when_not_final(suite):
+    markdown, _ = manifest_tables(
+        load_manifest(str(suite / 'manifest.yml')),
+        str(suite / 'work_dirs'),
+        latest=True)
+    assert ('| frcn.py | VGG16 | FRCN | 50.0 | 66.9 | -16.9 | Table 3 | 0.60 '
+            '| iter_40000.pth (not the final iter_80000.pth) |'
+            ) in markdown.splitlines()
+
+
+def test_default_manifest_is_the_installed_packages():
+    from mmdet_ohem.workbench.results import DEFAULT_MANIFEST
+    assert osp.samefile(DEFAULT_MANIFEST, osp.join(REPO,
+                                                   'configs/manifest.yml'))
 
 
 @pytest.mark.slow

@@ -1,0 +1,116 @@
+"""README, "Your own data", run as it stands: its config and its commands,
+from a project folder of a user's, on generated data with the user's class
+names, up to `mim test`'s mAP line."""
+import glob
+import os
+import os.path as osp
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+from tiny import REPO
+
+from mmdet_ohem.workbench.results import read_run
+from mmdet_ohem.workbench.synthetic import make_voc_dataset
+
+# the generated shapes -> the README's classes
+LABELS = dict(
+    square='RBC', disc='WBC', triangle='Platelets', cross='RBC', ring='WBC')
+
+
+def readme_block(marker):
+    """The code block that follows ``<!-- marker -->`` in README.md."""
+    with open(osp.join(REPO, 'README.md')) as f:
+        text = f.read()
+    found = re.search(f'<!-- {marker} -->\n```[a-z]*\n(.*?)```', text,
+                      re.DOTALL)
+    assert found, f'README.md has no block after <!-- {marker} -->'
+    return found.group(1)
+
+
+def make_cells(root):
+    """A VOC-layout folder without a year, labelled with LABELS."""
+    gen = osp.join(root, 'gen')
+    make_voc_dataset(gen, num_trainval=8, num_test=4, img_size=(96, 128))
+    cells = osp.join(root, 'data', 'cells')
+    shutil.move(osp.join(gen, 'VOC2007'), cells)
+    shutil.rmtree(gen)
+    for xml in glob.glob(osp.join(cells, 'Annotations', '*.xml')):
+        with open(xml) as f:
+            text = f.read()
+        for shape, label in LABELS.items():
+            text = text.replace(f"<name>{shape}</name>",
+                                f"<name>{label}</name>")
+        with open(xml, 'w') as f:
+            f.write(text)
+
+
+@pytest.fixture(scope='module')
+def project(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('my_project'))
+    make_cells(root)
+    with open(osp.join(root, 'cells_ohem.py'), 'w') as f:
+        f.write(readme_block('own-data-config'))
+    return root
+
+
+def commands():
+    """The README's commands up to '# then the real run'."""
+    lines = readme_block('own-data-commands').split('# then the real run')[0]
+    return [
+        shlex.split(line) for line in lines.splitlines()
+        if line.strip() and not line.startswith('#')
+    ]
+
+
+def test_readme_own_data_runs_as_written(project):
+    env = dict(
+        os.environ,
+        PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
+    outputs = []
+    for argv in commands():
+        proc = subprocess.run(
+            argv,
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True)
+        assert proc.returncode == 0, f'{argv}:\n{proc.stdout[-4000:]}'
+        outputs.append(proc.stdout)
+    assert [argv[:2] for argv in commands()
+            ] == [['mim', 'run']] * 3 + [['mim', 'train'], ['mim', 'test']]
+    ss_out, check_out, test_out = outputs[0], outputs[2], outputs[4]
+    assert ("In a config with data_root='data/cells': "
+            "proposal_file='proposals/ss_trainval.npz'") in ss_out
+    assert '| train | images (' in check_out and 'No errors.' in check_out
+    assert re.search(r'pascal_voc/mAP: \d\.\d+', test_out), test_out[-3000:]
+    # the user's classes reached the metric
+    assert re.search('pascal_voc/AP50_(RBC|WBC|Platelets): ', test_out)
+    assert not re.search(f'AP50_({"|".join(LABELS)})', test_out)
+    # results_table's reader finds the test and the checkpoint it scored
+    run = read_run(osp.join(project, 'work_dirs', 'cells_ohem'))
+    assert run.checkpoint == 'work_dirs/cells_ohem/iter_20.pth'
+    assert run.scores_final and 'pascal_voc/mAP' in run.metrics
+
+
+def test_max_iters_carries_into_schedule_and_checkpoints(project):
+    """The named variables reach every place that uses them."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(project, 'cells_ohem.py'))
+    assert cfg.train_cfg.max_iters == cfg.max_iters == 2000
+    assert cfg.param_scheduler[-1].milestones == [1500]
+    assert cfg.param_scheduler[-1].end == 2000
+    assert cfg.default_hooks.checkpoint.interval == 500
+    assert cfg.model.roi_head.bbox_head.num_classes == 3
+    for loader in (cfg.train_dataloader, cfg.test_dataloader):
+        dataset = loader.dataset
+        assert dataset.data_root == 'data/cells/'
+        assert dataset.metainfo.classes == ('RBC', 'WBC', 'Platelets')
+        resize = dataset.pipeline[3].transforms[0]
+        assert resize.type == 'Resize' and resize.scale == (1000, 600)
+        assert dataset.pipeline[2].num_max_proposals == 2000
+    assert cfg.val_dataloader is None  # the demo's: mim test scores it
