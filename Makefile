@@ -1,6 +1,12 @@
 # make install | test | test-fast | demo | lint  — each installs first when
-# needed.
+# needed. `make install CUDA=1`: torch's CUDA build and mmcv with CUDA
+# kernels, in .venv-cuda (no GPU needed to build; docs/gpu.md).
+CUDA ?= 0
+ifeq ($(CUDA),1)
+VENV ?= .venv-cuda
+else
 VENV ?= .venv
+endif
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmdet_ohem-installed
 SRC := mmdet_ohem configs tools tests setup.py
@@ -9,7 +15,7 @@ SRC := mmdet_ohem configs tools tests setup.py
 
 # Re-install only when the pins (tools/install.sh, setup.cfg) change.
 $(STAMP): tools/install.sh setup.cfg setup.py
-	bash tools/install.sh $(VENV)
+	CUDA=$(CUDA) bash tools/install.sh $(VENV)
 	touch $@
 
 install: $(STAMP)

@@ -13,6 +13,7 @@ interrupted run resumes where it stopped when started again. An image that
 does not decode completely (a truncated JPEG) stops the run with its name.
 """
 import argparse
+import os
 import os.path as osp
 
 from mmdet_ohem.proposals.splits import add_split_arguments, split_from_args
@@ -82,8 +83,11 @@ def main(argv=None):
         workers=args.workers,
         chunk_size=args.chunk_size)
     # A config's proposal_file is relative to its data_root; --out is not.
-    print(f'In a config with data_root={split.data_root!r}: '
-          f'proposal_file={osp.relpath(out, split.data_root)!r}')
+    relative = osp.relpath(out, split.data_root)
+    print(
+        f'In a config with data_root={split.data_root!r}: proposal_file='
+        f'{osp.abspath(out) if relative.startswith(os.pardir) else relative!r}'
+    )
 
 
 if __name__ == '__main__':

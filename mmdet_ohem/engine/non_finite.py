@@ -165,7 +165,8 @@ class NonFiniteLossHook(Hook):
             raise NonFiniteLossError(
                 _sentence(self._bad_loss) + '. The run stopped before the '
                 'update, so the last checkpoint holds the last good weights. '
-                'Check the learning rate and these images, or skip such '
+                'Check these images and their boxes (tools/check_dataset.py '
+                'scans a whole split) and the learning rate, or skip such '
                 "steps with NonFiniteLossHook(action='skip').")
 
     def _check_grads(self, optimizer, args, kwargs) -> None:

@@ -26,7 +26,7 @@ class FastRCNNVGG(VGG, BaseModule):
 
     The layers keep torchvision's numbering (``features.0`` is conv1_1,
     ``features.28`` conv5_3), so its ImageNet weights load after
-    ``tools/convert_vgg.py`` has prefixed them.
+    ``tools/convert_weights.py`` has prefixed them.
 
     Args:
         depth (int): 11, 13, 16 or 19. Defaults to 16.

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from tiny import REPO
 
 from mmdet_ohem.engine.checkpoint import save_checkpoint_safely
-from mmdet_ohem.models import convert_vgg_state_dict
+from mmdet_ohem.models import convert_state_dict
 
 VGG16_CONFIG = osp.join(REPO, 'configs/fast_rcnn_vgg16_ohem_voc.py')
 CNN_M_CONFIG = osp.join(REPO, 'configs/fast_rcnn_vgg_cnn_m_1024_voc.py')
@@ -48,7 +48,7 @@ def build(config, init_cfg=None):
 
 def test_vgg16_conversion_maps_every_key():
     source = torchvision_vgg16_state_dict()
-    converted, report = convert_vgg_state_dict(source, 'vgg16')
+    converted, report = convert_state_dict(source, 'vgg16')
     assert [src for src, _ in report] == list(source)
     dropped = [src for src, dst in report if dst is None]
     assert dropped == ['classifier.6.weight', 'classifier.6.bias']
@@ -65,7 +65,7 @@ def test_vgg16_conversion_maps_every_key():
 
 @pytest.mark.slow
 def test_converted_vgg16_initialises_the_detector(tmp_path):
-    converted, _ = convert_vgg_state_dict(torchvision_vgg16_state_dict())
+    converted, _ = convert_state_dict(torchvision_vgg16_state_dict())
     ckpt = str(tmp_path / 'vgg16_init.pth')
     save_checkpoint_safely(dict(state_dict=converted), ckpt)
     model = build(VGG16_CONFIG, dict(type='Pretrained', checkpoint=ckpt))
@@ -83,7 +83,7 @@ def test_missing_pretrained_weights_say_how_to_make_them(tmp_path):
     with pytest.raises(FileNotFoundError) as err:
         model.init_weights()
     assert 'vgg16_fast_rcnn_init.pth does not exist' in str(err.value)
-    assert 'tools/convert_vgg.py' in str(err.value)
+    assert 'tools/convert_weights.py' in str(err.value)
 
 
 def test_vgg_cnn_m_1024_conversion_and_shapes():
@@ -102,7 +102,7 @@ def test_vgg_cnn_m_1024_conversion_and_shapes():
     for name, shape in shapes.items():
         source[f'{name}.weight'] = torch.randn(shape)
         source[f'{name}.bias'] = torch.randn(shape[0])
-    converted, report = convert_vgg_state_dict(source, 'vgg_cnn_m_1024')
+    converted, report = convert_state_dict(source, 'vgg_cnn_m_1024')
     assert [src for src, dst in report if dst is None] == \
         ['fc8.weight', 'fc8.bias']
     missing, unexpected = model.load_state_dict(converted, strict=False)
@@ -115,7 +115,7 @@ def test_vgg_cnn_m_1024_conversion_and_shapes():
 
 def test_conversion_rejects_foreign_keys():
     with pytest.raises(KeyError, match='layer1.0.conv1.weight'):
-        convert_vgg_state_dict({'layer1.0.conv1.weight': torch.zeros(1)})
+        convert_state_dict({'layer1.0.conv1.weight': torch.zeros(1)})
 
 
 def test_vgg16_trunk_and_dropout_head():
@@ -144,7 +144,7 @@ def test_convert_tool_writes_a_loadable_checkpoint(tmp_path):
     dst = tmp_path / 'checkpoints' / 'vgg16_fast_rcnn_init.pth'
     out = subprocess.run([
         sys.executable,
-        osp.join(REPO, 'tools/convert_vgg.py'),
+        osp.join(REPO, 'tools/convert_weights.py'), '--any-hash',
         str(src),
         str(dst)
     ],

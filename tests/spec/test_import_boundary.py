@@ -32,6 +32,7 @@ PLUGIN_MODULES = [
     'mmdet_ohem.models.convert',
     'mmdet_ohem.models.dropout_fc_bbox_head',
     'mmdet_ohem.models.fast_dropout',
+    'mmdet_ohem.models.mobilenet',
     'mmdet_ohem.models.tiny_vgg',
     'mmdet_ohem.models.vgg',
     'mmdet_ohem.ohem',

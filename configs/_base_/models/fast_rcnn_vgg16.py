@@ -11,7 +11,7 @@
 # (the tests do; results then differ from the paper's RoIPool).
 #
 # Init: torchvision's ImageNet VGG16 (RGB, mean/std normalised), converted
-# with `python tools/convert_vgg.py vgg16-397923af.pth
+# with `python tools/convert_weights.py vgg16-397923af.pth
 # checkpoints/vgg16_fast_rcnn_init.pth` (backbone + fc6/fc7).
 model = dict(
     type='FastRCNN',

@@ -8,7 +8,7 @@
 #   dict(type='RoIAlign', output_size=6, sampling_ratio=2).
 #
 # Init: the Caffe ImageNet model (BGR, 0-255, mean-subtracted, no std),
-# dumped to .npz and converted with `python tools/convert_vgg.py --arch
+# dumped to .npz and converted with `python tools/convert_weights.py --arch
 # vgg_cnn_m_1024 VGG_CNN_M_1024.npz
 # checkpoints/vgg_cnn_m_1024_fast_rcnn_init.pth` (README).
 _base_ = './fast_rcnn_vgg16.py'

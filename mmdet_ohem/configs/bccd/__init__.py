@@ -1,0 +1,1 @@
+"""Pure-Python entry points to the configs; see README."""
