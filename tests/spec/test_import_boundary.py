@@ -19,6 +19,7 @@ PLUGIN_MODULES = [
     'mmdet_ohem.datasets.voc',
     'mmdet_ohem.engine',
     'mmdet_ohem.engine.checkpoint',
+    'mmdet_ohem.engine.eval_curve_hook',
     'mmdet_ohem.engine.exact_resume',
     'mmdet_ohem.engine.hard_example_hook',
     'mmdet_ohem.engine.hard_examples',

@@ -1,0 +1,48 @@
+"""tools/experiment.py --quick on the six vendored BCCD images: the whole
+path (proposals, weights, mim train of each method with evaluations along
+the run, the table and the plot), then a second call that trains nothing."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+from tiny import REPO
+
+BCCD = osp.join(REPO, 'tests/data/bccd')
+
+
+def run(work_root):
+    return subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/experiment.py'), '--data-root', BCCD,
+        '--work-root', work_root, '--quick', '--methods', 'frcn', 'ohem'
+    ],
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT,
+                          text=True)
+
+
+def test_quick_experiment_then_nothing_left_to_train(tmp_path):
+    work_root = str(tmp_path / 'exp')
+    proc = run(work_root)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert proc.stdout.count('$ ') == 2  # one mim train per method
+    for method in ('frcn', 'ohem'):
+        with open(osp.join(work_root, method, 'seed0',
+                           'eval_curve.jsonl')) as f:
+            records = [json.loads(line) for line in f]
+        assert [r['iter'] for r in records] == [10, 20]
+        assert 0 < records[0]['train_seconds'] < records[1]['train_seconds']
+        assert 'pascal_voc/AP50_RBC' in records[1]
+    with open(osp.join(work_root, 'results.md')) as f:
+        table = f.read()
+    assert '| method | seeds | mAP (mean ± std) | AP RBC |' in table
+    assert "- ohem: s/iter x" in table
+    assert osp.getsize(osp.join(work_root, 'curves.png')) > 10000
+    with open(osp.join(work_root, 'results.json')) as f:
+        summary = json.load(f)['summary']
+    assert summary['ohem']['seeds'] == [0]
+
+    again = run(work_root)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert '$ ' not in again.stdout  # done runs are not trained again
