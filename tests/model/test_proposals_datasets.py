@@ -2,7 +2,9 @@
 loading, one clear error for missing data, lenient VOC XML."""
 import json
 import os
+import os.path as osp
 import pickle
+import shlex
 import shutil
 
 import numpy as np
@@ -12,6 +14,7 @@ from mmdet.registry import DATASETS
 from mmdet_ohem.datasets import mixin as proposals_module
 from mmdet_ohem.errors import DataFileError, MissingDataError
 from mmdet_ohem.proposals import load_proposals, save_proposals
+from mmdet_ohem.proposals.splits import coco_split, voc_split
 from mmdet_ohem.workbench.synthetic import CLASSES, make_voc_dataset
 
 PIPELINE = [dict(type='LoadProposals', num_max_proposals=2000)]
@@ -286,3 +289,38 @@ def test_coco_missing_data(tmp_path):
     assert 'COCO image folder: ' in message
     assert ('tools/selective_search.py coco --data-root '
             f'{tmp_path} --year 2017 --split val') in message
+
+
+def hint_command(message):
+    """The tools/selective_search.py command of a missing-proposals hint,
+    as bash would split it when pasted."""
+    line = next(line for line in message.splitlines()
+                if 'tools/selective_search.py' in line)
+    return shlex.split(line.split(': ', 1)[1])
+
+
+def test_hints_for_data_without_year_paste_into_bash(coco_root, voc_root,
+                                                     tmp_path):
+    """A custom COCO file (no <split><year> name) in the data root itself,
+    and a VOC folder that is the data root: the hint names no '<year>',
+    and its '' survives bash."""
+    root = str(tmp_path / 'mine')
+    shutil.copytree(f'{coco_root}/coco/val2017', root)
+    shutil.copy(f'{coco_root}/coco/annotations/instances_val2017.json',
+                f'{root}/ann.json')
+    with pytest.raises(MissingDataError) as error:
+        DATASETS.build(
+            coco_cfg(
+                root,
+                ann_file='ann.json',
+                data_prefix=dict(img=''),
+                proposal_file='ss.npz'))
+    argv = hint_command(str(error.value))
+    assert '<year>' not in str(error.value) and '--year' not in argv
+    assert argv[argv.index('--img-prefix') + 1] == ''
+    split = coco_split(root, ann_file='ann.json', img_prefix='')
+    assert split.img_paths[0] == osp.join(root, '000005.jpg')
+
+    voc = voc_split(f'{voc_root}/VOC2007', split='test', voc_dir='')
+    assert voc.ann_file == osp.join('ImageSets', 'Main', 'test.txt')
+    assert voc.img_paths[0].startswith(f'{voc_root}/VOC2007/JPEGImages/')
