@@ -21,10 +21,10 @@ import subprocess
 import sys
 
 # host launchers (nm -DC) and device kernels (cuobjdump -symbols) per op
-LAUNCHERS = ('RoIPoolForwardCUDAKernelLauncher',
-             'RoIPoolBackwardCUDAKernelLauncher',
-             'RoIAlignForwardCUDAKernelLauncher',
-             'RoIAlignBackwardCUDAKernelLauncher', 'NMSCUDAKernelLauncher')
+LAUNCHERS = ('ROIPoolForwardCUDAKernelLauncher',
+             'ROIPoolBackwardCUDAKernelLauncher',
+             'ROIAlignForwardCUDAKernelLauncher',
+             'ROIAlignBackwardCUDAKernelLauncher', 'NMSCUDAKernelLauncher')
 KERNELS = ('roi_pool_forward_cuda_kernel', 'roi_pool_backward_cuda_kernel',
            'roi_align_forward_cuda_kernel', 'roi_align_backward_cuda_kernel',
            'nms_cuda')
@@ -89,12 +89,21 @@ def main(argv=None):
         cuda_available=torch.cuda.is_available(),
         cubin_archs=sorted(set(re.findall(r'sm_(\d+)', elf)), key=int),
         ptx_archs=sorted(set(re.findall(r'sm_(\d+)', ptx)), key=int))
-    host = run(['nm', '-DC', '--defined-only', lib])
+    # exact names: DeformRoIPool's launcher contains RoIPool's
+    host = {
+        line.split(' ', 2)[2].split('(')[0]
+        for line in run(['nm', '-DC', '--defined-only', lib]).splitlines()
+        if line.count(' ') >= 2
+    }
     report['launchers'] = {name: name in host for name in LAUNCHERS}
     kernels = {}
     for arch in report['cubin_archs']:
         symbols = run([cuobjdump, '-symbols', '-arch', f'sm_{arch}', lib])
-        kernels[arch] = {name: name in symbols for name in KERNELS}
+        # mangled as _Z<length><name>...: no other kernel's name matches
+        kernels[arch] = {
+            name: f'_Z{len(name)}{name}' in symbols
+            for name in KERNELS
+        }
     report['kernels'] = kernels
     problems = [
         f'no sm_{a} machine code' for a in args.archs

