@@ -41,8 +41,9 @@ def parse_args(argv=None):
         help='the classes to train on (default: every label found)')
     folder.add_argument(
         '--proposals', help='proposal file, relative to --data-root')
-    add_split_arguments(parser, folder)
-    config = parser._subparsers._group_actions[0].add_parser(
+    kinds = add_split_arguments(parser, folder)
+    kinds.metavar = '{voc,coco,config}'
+    config = kinds.add_parser(
         'config',
         help="the splits of a config's dataloaders",
         parents=[options])

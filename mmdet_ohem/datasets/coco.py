@@ -36,12 +36,10 @@ class ProposalCocoDataset(ProposalDatasetMixin, CocoDataset):
             DataFileError: See :func:`coco_class_order` and
                 :meth:`AnnotationCheck.finish`.
         """
-        self._check = self._annotation_check()
+        self.annotation_check = self._annotation_check()
         self._category_names = None
         data_list = super().load_data_list()
-        self._check.finish()
-        self.annotation_check = self._check
-        del self._check
+        self.annotation_check.finish()
         return data_list
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
@@ -61,7 +59,7 @@ class ProposalCocoDataset(ProposalDatasetMixin, CocoDataset):
                 continue
             x, y, w, h = ann['bbox']
             category = ann['category_id']
-            bbox = self._check.keep(
+            bbox = self.annotation_check.keep(
                 self._category_names.get(category, f'category {category}'),
                 [x, y, x + w, y + h], info['width'], info['height'], file)
             if bbox is None:

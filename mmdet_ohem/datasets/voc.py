@@ -66,11 +66,9 @@ class ProposalVOCDataset(ProposalDatasetMixin, VOCDataset):
 
     def load_data_list(self) -> List[dict]:
         """Load the split's annotations through :class:`AnnotationCheck`."""
-        self._check = self._annotation_check()
+        self.annotation_check = self._annotation_check()
         data_list = super().load_data_list()
-        self._check.finish()
-        self.annotation_check = self._check
-        del self._check
+        self.annotation_check.finish()
         return data_list
 
     def parse_data_info(self, img_info: dict) -> Union[dict, List[dict]]:
@@ -95,8 +93,9 @@ class ProposalVOCDataset(ProposalDatasetMixin, VOCDataset):
         instances = []
         for instance in info['instances']:
             name = instance.pop('name')
-            bbox = self._check.keep(name, instance['bbox'], info['width'],
-                                    info['height'], self._short(xml_path))
+            bbox = self.annotation_check.keep(name, instance['bbox'],
+                                              info['width'], info['height'],
+                                              self._short(xml_path))
             if bbox is not None:
                 instance.update(bbox=bbox, bbox_label=self.cat2label[name])
                 instances.append(instance)

@@ -140,7 +140,7 @@ def coco_split(data_root: str,
 
 
 def add_split_arguments(parser: argparse.ArgumentParser,
-                        options: argparse.ArgumentParser = None) -> None:
+                        options: argparse.ArgumentParser = None):
     """Add the ``voc`` and ``coco`` sub-commands that choose a split.
 
     Args:
@@ -148,6 +148,9 @@ def add_split_arguments(parser: argparse.ArgumentParser,
         options (ArgumentParser, optional): A parser (made with
             ``add_help=False``) of the tool's own options, which both
             sub-commands then accept.
+
+    Returns:
+        The sub-parsers action, to add a tool's own sub-commands to.
     """
     kinds = parser.add_subparsers(
         dest='dataset', required=True, metavar='{voc,coco}')
@@ -176,6 +179,7 @@ def add_split_arguments(parser: argparse.ArgumentParser,
     for sub in (voc, coco):
         sub.add_argument(
             '--data-root', default='data/', help='as in the configs')
+    return kinds
 
 
 def split_from_args(args: argparse.Namespace) -> Split:
