@@ -92,10 +92,6 @@ class AnnotationCheck:
         self.kept += 1
         return clipped
 
-    def drop(self, why: str, file: str) -> None:
-        """Count an object that the loader dropped for reason ``why``."""
-        self.dropped[why].append(file)
-
     @property
     def num_dropped(self) -> int:
         return sum(len(files) for files in self.dropped.values())
