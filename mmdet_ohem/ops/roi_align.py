@@ -9,7 +9,7 @@ vectors: with channels last, every output bin sums ``4 * grid_h * grid_w``
 rules and the weights are mmcv's (``roi_align.cpp``); only the order of the
 additions differs, so the result agrees with mmcv's to float rounding.
 """
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -113,19 +113,32 @@ class ChannelsLastRoIAlign:
             ``reuse_output``, valid until the next call.
         """
         out = self._output(len(rois))
-        # In pieces whose temporaries (the gather's output above all) stay
-        # below glibc's mmap threshold: malloc then reuses their memory
-        # instead of mapping and faulting it in afresh for every piece.
+        taps = self._taps(rois)
+        # The outer sums and products of the taps, the gather and its output
+        # go in pieces whose temporaries stay below glibc's mmap threshold:
+        # malloc then reuses their memory instead of mapping and faulting it
+        # in afresh for every piece.
         for start in range(0, len(rois), self.PIECE):
             piece = slice(start, start + self.PIECE)
-            self._pool(rois[piece], out[piece])
+            self._pool([t[piece] for t in taps], out[piece])
         return out
 
-    def _pool(self, rois: Tensor, out: Tensor) -> None:
-        """Pool ``rois`` into ``out``, (n, C, out_h, out_w)."""
+    def _taps(self, rois: Tensor) -> List[Tensor]:
+        """Per axis and RoI, the rows of the table (y) or the columns (x)
+        that each bin reads, with their weights: (n, bins, (2 * grid) ** 2)
+        each, in a bin's order of taps: (y sample, y tap, x sample, x tap).
+
+        A bin's taps are the outer sum (rows) and product (weights) of its
+        y and x taps; :meth:`_pool` forms them with both factors laid out
+        whole along the last axis (y repeated, x tiled), so that those
+        broadcasts run over (2 * grid) ** 2 contiguous values rather than
+        pairs: with pairs, building them cost more than the gather itself.
+        The mean over a bin's samples is folded into the y weights (a power
+        of two for the usual grids, so exact). The order of additions is
+        not mmcv's; the result agrees with mmcv's to float rounding.
+        """
         out_h, out_w = self.output_size
         grid, height, width = self.grid, self.height, self.width
-        num_rois = len(rois)
         boxes = rois[:, 1:].float() * self.spatial_scale - (0.5 if self.aligned
                                                             else 0.)
         wh = boxes[:, 2:] - boxes[:, :2]
@@ -135,26 +148,34 @@ class ChannelsLastRoIAlign:
                                               out_h, grid)
         in_x, x_lo, x_hi, hx, lx = _axis_taps(boxes[:, 0], wh[:, 0], width,
                                               out_w, grid)
-        # Per axis (n, bins, samples, taps); their outer product gives each
-        # output bin its grid * grid * 4 (row, weight) pairs, in mmcv's
-        # order.
+        num_rois, k = len(rois), 2 * grid
         rows = (rois[:, 0].long() * height)[:, None, None]
-        tap_y = ((rows + torch.stack([y_lo, y_hi], -1)) * width).view(
-            num_rois, out_h, 1, grid, 1, 2, 1)
-        tap_x = torch.stack([x_lo, x_hi], -1)
-        tap_x = tap_x.view(num_rois, 1, out_w, 1, grid, 1, 2)
-        # the mean over a bin's samples, folded into the weights (a power of
-        # two for the usual grids, so exact)
-        w_y = (torch.stack([hy, ly], -1) * (in_y / (grid * grid))[..., None])
-        w_x = torch.stack([hx, lx], -1) * in_x[..., None]
-        weight = (
-            w_y.view(num_rois, out_h, 1, grid, 1, 2, 1) *
-            w_x.view(num_rois, 1, out_w, 1, grid, 1, 2))
+        y_shape, x_shape = (num_rois, out_h, k), (num_rois, out_w, k)
+        tap_y = ((rows + torch.stack([y_lo, y_hi], -1)) * width).view(y_shape)
+        w_y = (torch.stack([hy, ly], -1) *
+               (in_y / (grid * grid))[..., None]).view(y_shape)
+        tap_x = torch.stack([x_lo, x_hi], -1).view(x_shape)
+        w_x = (torch.stack([hx, lx], -1) * in_x[..., None]).view(x_shape)
+
+        # y repeated (y0, y0, .., y1, y1, ..), x tiled (x0, x1, .., x0, ..)
+        return [
+            tap_y.repeat_interleave(k, -1),
+            w_y.repeat_interleave(k, -1),
+            tap_x.repeat(1, 1, k),
+            w_x.repeat(1, 1, k)
+        ]
+
+    def _pool(self, taps: Sequence[Tensor], out: Tensor) -> None:
+        """Pool into ``out``, (n, C, out_h, out_w), the RoIs of ``taps``
+        (see :meth:`_taps`)."""
+        tap_y, w_y, tap_x, w_x = taps
+        (num_rois, out_h, kk), out_w = tap_y.shape, tap_x.shape[1]
+        rows = tap_y[:, :, None] + tap_x[:, None]
+        weight = w_y[:, :, None] * w_x[:, None]
         pooled = F.embedding_bag(
-            (tap_y + tap_x).view(-1, grid * grid * 4),
+            rows.view(-1, kk),
             self.table,
-            per_sample_weights=weight.view(-1, grid * grid * 4).to(
-                self.table.dtype),
+            per_sample_weights=weight.view(-1, kk).to(self.table.dtype),
             mode='sum')
         # (n, out_h, out_w, C) -> contiguous (n, C, out_h, out_w), cast on
         # the way where the result has another dtype
