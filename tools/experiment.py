@@ -17,10 +17,14 @@ iterations, 2 evaluations: a smoke run of the whole path.
 """
 import argparse
 import json
+import os
 import os.path as osp
+import re
 import shutil
 import subprocess
 import sys
+
+from mmengine.config import Config
 
 import mmdet_ohem
 from mmdet_ohem.fileio import write_atomic
@@ -93,36 +97,56 @@ def make_weights(work_root):
     return osp.abspath(path)
 
 
+def train(method, seed, args, weights, proposals, mim):
+    work_dir = osp.join(args.work_root, method, f'seed{seed}')
+    cfg = experiment_config(
+        osp.join(CONFIG_ROOT, METHODS[method]), work_dir, seed, args.data_root,
+        proposals, args.evals, args.max_iters)
+    cfg.model.init_cfg.checkpoint = weights
+    max_iters = cfg.train_cfg.max_iters
+    if read_curve(work_dir, method, seed, max_iters).done:
+        return
+    config = osp.join(work_dir, 'experiment_config.py')
+    write_atomic(config, cfg.pretty_text)
+    cmd = [mim, 'train', 'mmdet', config, '--work-dir', work_dir, '--resume']
+    print(f'[{method} seed {seed}] $ {" ".join(cmd)}', flush=True)
+    subprocess.run(cmd, check=True)
+    if not read_curve(work_dir, method, seed, max_iters).done:
+        sys.exit(f'{work_dir}: training ended before iteration {max_iters}')
+
+
+def finished_runs(args):
+    """Every finished run under --work-root, of every method and seed: the
+    report covers runs of earlier calls too (say, a third method trained
+    with fewer seeds)."""
+    curves = {}
+    for method in METHODS:
+        method_dir = osp.join(args.work_root, method)
+        seeds = sorted(
+            int(name[len('seed'):]) for name in (
+                os.listdir(method_dir) if osp.isdir(method_dir) else [])
+            if re.fullmatch(r'seed\d+', name))
+        max_iters = args.max_iters or Config.fromfile(
+            osp.join(CONFIG_ROOT, METHODS[method])).train_cfg.max_iters
+        for seed in seeds:
+            curve = read_curve(
+                osp.join(method_dir, f'seed{seed}'), method, seed, max_iters)
+            if curve.done:
+                curves.setdefault(method, []).append(curve)
+    return curves
+
+
 def main(argv=None):
     args = parse_args(argv)
     proposals = make_proposals(args.data_root, args.work_root, args.workers)
     weights = make_weights(args.work_root)
     mim = shutil.which('mim') or osp.join(osp.dirname(sys.executable), 'mim')
-    curves = {}
-    for method in args.methods:
-        curves[method] = []
-        for seed in args.seeds:
-            work_dir = osp.join(args.work_root, method, f'seed{seed}')
-            cfg = experiment_config(
-                osp.join(CONFIG_ROOT, METHODS[method]), work_dir, seed,
-                args.data_root, proposals, args.evals, args.max_iters)
-            cfg.model.init_cfg.checkpoint = weights
-            max_iters = cfg.train_cfg.max_iters
-            curve = read_curve(work_dir, method, seed, max_iters)
-            if not curve.done:
-                config = osp.join(work_dir, 'experiment_config.py')
-                write_atomic(config, cfg.pretty_text)
-                cmd = [
-                    mim, 'train', 'mmdet', config, '--work-dir', work_dir,
-                    '--resume'
-                ]
-                print(f'[{method} seed {seed}] $ {" ".join(cmd)}', flush=True)
-                subprocess.run(cmd, check=True)
-                curve = read_curve(work_dir, method, seed, max_iters)
-            if not curve.done:
-                sys.exit(f'{work_dir}: training ended before iteration '
-                         f'{max_iters}')
-            curves[method].append(curve)
+    # Seed-major: an interrupted experiment leaves every method with about
+    # as many seeds, and a slow spell on the machine falls on all of them.
+    for seed in args.seeds:
+        for method in args.methods:
+            train(method, seed, args, weights, proposals, mim)
+    curves = finished_runs(args)
     markdown, summary = summarize(curves)
     print(markdown)
     write_atomic(osp.join(args.work_root, 'results.md'), markdown + '\n')
