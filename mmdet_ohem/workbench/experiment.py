@@ -166,7 +166,7 @@ def summarize(curves: Dict[str, List[Curve]],
     per-class AP means, s/iter and total training wall-clock. Then, for
     each other method, the wall-clock at which its mean curve first reaches
     the baseline's final mean mAP, as a fraction of the baseline's mean
-    total wall-clock.
+    total wall-clock, and when each of its runs reaches it.
     """
     classes = []
     for runs in curves.values():
@@ -209,15 +209,20 @@ def summarize(curves: Dict[str, List[Curve]],
                 continue
             t = time_to_reach(runs, base['final_map'])
             fraction = None if t is None else t / base['train_seconds']
+            per_run = [time_to_reach([run], base['final_map']) for run in runs]
             summary[method]['time_to_baseline_map'] = t
             summary[method]['time_to_baseline_fraction'] = fraction
+            summary[method]['time_to_baseline_map_per_seed'] = per_run
             ratio = summary[method]['sec_per_iter'] / base['sec_per_iter']
             summary[method]['sec_per_iter_ratio'] = ratio
             target = (f"{baseline}'s final mean mAP "
                       f"({100 * base['final_map']:.1f})")
+            seeds = ', '.join('never' if r is None else f'{r:.0f} s'
+                              for r in per_run)
             reach = (f'does not reach {target}' if t is None else
                      f'reaches {target} at {t:.0f} s, {100 * fraction:.0f} '
                      f"% of {baseline}'s wall-clock")
+            reach += f' (each seed on its own: {seeds})'
             lines.append(
                 f'- {method}: s/iter x{ratio:.2f} of {baseline}; {reach}.')
     return '\n'.join(lines), summary

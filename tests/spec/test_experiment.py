@@ -42,8 +42,13 @@ def test_table_and_time_to_accuracy(curves):
     assert summary['ohem']['time_to_baseline_map'] == pytest.approx(24.0)
     assert summary['ohem']['time_to_baseline_fraction'] == pytest.approx(0.6)
     assert summary['ohem']['sec_per_iter_ratio'] == pytest.approx(1.2)
+    # each seed alone: .5 at 24 s, .6 at 36 s -> 30 s; .3 at 12 s, .6 at
+    # 24 s -> 22 s
+    assert summary['ohem']['time_to_baseline_map_per_seed'] == pytest.approx(
+        [30.0, 22.0])
     assert ("- ohem: s/iter x1.20 of frcn; reaches frcn's final mean mAP "
-            "(55.0) at 24 s, 60 % of frcn's wall-clock.") in markdown
+            "(55.0) at 24 s, 60 % of frcn's wall-clock (each seed on its "
+            'own: 30 s, 22 s).') in markdown
 
 
 def test_interpolates_between_points_and_says_not_reached():
@@ -57,7 +62,8 @@ def test_interpolates_between_points_and_says_not_reached():
         runs
     })
     assert summary['ohem']['time_to_baseline_map'] is None
-    assert "does not reach frcn's final mean mAP (80.0)" in markdown
+    assert ("does not reach frcn's final mean mAP (80.0) (each seed on its "
+            'own: never)') in markdown
     assert '| frcn | 1 | 80.0 |' in markdown  # no spread from one seed
 
 
