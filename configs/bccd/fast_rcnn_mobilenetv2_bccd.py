@@ -14,7 +14,7 @@
 # quarter of its width. Init: python tools/convert_weights.py --arch
 # mobilenet_v2 checkpoints/mobilenet_v2_fast_rcnn_init.pth
 # N=2 images x B=64 RoIs (32 per image, so that OHEM's twin picks about
-# 4 % of an image's ~800 proposals, near the paper's 64 of ~2000) at the
+# 4 % of an image's ~900 proposals, near the paper's 64 of ~2000) at the
 # images' own 640x480 (no resizing: the smallest cells then span two
 # feature cells); SGD lr 0.01 with 50
 # warm-up iterations, x0.1 at 3/4 of 800 iterations (5.5 epochs). Measured

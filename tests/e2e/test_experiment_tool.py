@@ -1,6 +1,7 @@
 """tools/experiment.py --quick on the six vendored BCCD images: the whole
 path (proposals, weights, mim train of each method with evaluations along
-the run, the table and the plot), then a second call that trains nothing."""
+the run, the table and the plot), then a second call, for one method,
+that trains nothing and reports both."""
 import json
 import os.path as osp
 import subprocess
@@ -11,11 +12,11 @@ from tiny import REPO
 BCCD = osp.join(REPO, 'tests/data/bccd')
 
 
-def run(work_root):
+def run(work_root, methods=('frcn', 'ohem')):
     return subprocess.run([
         sys.executable,
         osp.join(REPO, 'tools/experiment.py'), '--data-root', BCCD,
-        '--work-root', work_root, '--quick', '--methods', 'frcn', 'ohem'
+        '--work-root', work_root, '--quick', '--methods', *methods
     ],
                           stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT,
@@ -43,6 +44,9 @@ def test_quick_experiment_then_nothing_left_to_train(tmp_path):
         summary = json.load(f)['summary']
     assert summary['ohem']['seeds'] == [0]
 
-    again = run(work_root)
+    # a call for one method trains nothing and still reports every
+    # finished run under the work root
+    again = run(work_root, methods=['frcn'])
     assert again.returncode == 0, again.stdout[-4000:]
     assert '$ ' not in again.stdout  # done runs are not trained again
+    assert '| ohem | 1 |' in again.stdout
