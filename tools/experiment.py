@@ -8,8 +8,9 @@ Makes (once) the Selective Search proposals of both splits under
 <work-root>/proposals/, then trains every method with every seed in
 <work-root>/<method>/seed<k>/ through `mim train` (resuming an interrupted
 run, skipping a finished one), evaluating the test split at --evals points
-of each run with the training wall-clock spent so far. Then prints and
-writes to <work-root>: results.md (final mAP mean ± std per method,
+of each run with the training wall-clock spent so far, seed by seed. Then
+prints and writes to <work-root>, over every finished run there (earlier
+calls' too): results.md (final mAP mean ± std per method,
 per-class AP, s/iter, and the wall-clock at which each OHEM variant's mean
 curve reaches Fast R-CNN's final mean mAP), results.json and curves.png
 (mAP against wall-clock and against iterations). --quick: one seed, 20
