@@ -38,6 +38,17 @@ class DataFileError(ValueError):
         super().__init__(message)
 
 
+class PipelineOrderError(ValueError):
+    """A test pipeline hands the metric ground truth in another frame than
+    the detections (it loads the annotations before resizing the image).
+
+    The message names the dataset, the image, the pipeline and the fix.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint needs globals that ``weights_only=True`` refuses."""
 
@@ -84,7 +95,8 @@ class NonFiniteRoILossError(FloatingPointError):
 
 
 #: Reported as their message alone when uncaught.
-USER_ERRORS = (MissingDataError, DataFileError, UnsafeCheckpointError)
+USER_ERRORS = (MissingDataError, DataFileError, PipelineOrderError,
+               UnsafeCheckpointError)
 
 
 def report_without_traceback(*error_types: type) -> None:

@@ -2,12 +2,13 @@
 
 Generates (once, cached) a small VOC-style dataset under ``data/ohem_demo``
 with Selective Search proposals, trains the baseline (bg_lo 0.1, fg:bg 1:3)
-and OHEM on a small VGG-style trunk with ``mim train mmdet`` (at the same
-time, each on half of the cores), tests both
-with ``mim test mmdet``, and prints a table (mAP, per-class AP, s/iter) and
-the paths of its pictures: training curves and the hard RoIs OHEM picked.
+and OHEM on a small VGG-style trunk with ``mim train mmdet`` for each seed
+(both methods at the same time, each on half of the cores), tests each
+final checkpoint with ``mim test mmdet``, and prints a table (mAP mean ±
+std over the seeds and per seed, per-class AP, s/iter) and the paths of its
+pictures: the first seed's training curves and the hard RoIs OHEM picked.
 
-    python tools/demo.py [--iters N] [--work-dir work_dirs/demo]
+    python tools/demo.py [--seeds 0 1 2] [--iters N] [--work-dir DIR]
 """
 import argparse
 import glob
@@ -43,6 +44,7 @@ def parse_args():
         type=int,
         default=None,
         help='training iterations (default: the configs\')')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument(
         '--workers',
@@ -103,19 +105,19 @@ def make_proposals(workers):
         ])
 
 
-def iters_options(iters):
-    if not iters:
-        return []
-    return [
-        '--cfg-options', f'train_cfg.max_iters={iters}',
-        f'train_cfg.val_interval={iters}',
-        f'default_hooks.checkpoint.interval={iters}',
-        f'param_scheduler.1.end={iters}',
-        f'param_scheduler.1.milestones=[{int(iters * 0.75)}]'
-    ]
+def cfg_options(seed, iters):
+    options = [f'randomness.seed={seed}']
+    if iters:
+        options += [
+            f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+            f'default_hooks.checkpoint.interval={iters}',
+            f'param_scheduler.1.end={iters}',
+            f'param_scheduler.1.milestones=[{int(iters * 0.75)}]'
+        ]
+    return ['--cfg-options'] + options
 
 
-def train_and_test(work_dirs, iters):
+def train_and_test(work_dirs, seed, iters):
     """``mim train`` all methods at once, each on its share of the cores
     (the runs are small: one core each is faster than sharing two), then
     ``mim test`` each final checkpoint."""
@@ -123,7 +125,7 @@ def train_and_test(work_dirs, iters):
     procs = [
         start([
             bin_path('mim'), 'train', 'mmdet', config, '--work-dir', work_dir,
-            *iters_options(iters)
+            *cfg_options(seed, iters)
         ], threads) for (_, config), work_dir in zip(METHODS, work_dirs)
     ]
     logs = [wait(proc) for proc in procs]
@@ -145,30 +147,37 @@ def main():
           f'{data.num_images["test"]} test images, Selective Search '
           f'proposals) after {time.time() - began:.0f} s')
 
-    work_dirs = [
-        osp.join(args.work_dir,
-                 osp.splitext(osp.basename(config))[0])
-        for _, config in METHODS
-    ]
-    train_and_test(work_dirs, args.iters)
-    print(f'trained and tested after {time.time() - began:.0f} s')
-    runs = []
-    for (label, _), work_dir in zip(METHODS, work_dirs):
-        result = read_run(osp.join(REPO, work_dir))
-        if result.metrics is None:
-            sys.exit(f'demo: `mim test` wrote no metrics in {work_dir}')
-        runs.append((label, result))
+    runs = {label: [] for label, _ in METHODS}
+    for seed in args.seeds:
+        work_dirs = [
+            osp.join(args.work_dir, f'seed{seed}',
+                     osp.splitext(osp.basename(config))[0])
+            for _, config in METHODS
+        ]
+        train_and_test(work_dirs, seed, args.iters)
+        print(f'seed {seed} trained and tested after '
+              f'{time.time() - began:.0f} s')
+        for (label, _), work_dir in zip(METHODS, work_dirs):
+            result = read_run(osp.join(REPO, work_dir))
+            if result.metrics is None:
+                sys.exit(f'demo: `mim test` wrote no metrics in {work_dir}')
+            runs[label].append(result)
 
+    first = [(label, read_scalars(results[0].scalars_file))
+             for label, results in runs.items()]
     curves = plot_training_curves(
-        [(label, read_scalars(r.scalars_file)) for label, r in runs],
+        first,
         osp.join(REPO, args.work_dir, 'curves.png'),
-        title='make demo: Fast R-CNN, TinyVGG, generated VOC-style data')
+        title='make demo: Fast R-CNN, TinyVGG, generated VOC-style data, '
+        f'seed {args.seeds[0]}')
     pictures = sorted(
-        glob.glob(osp.join(REPO, work_dirs[-1], 'hard_examples', '*.png')))
+        glob.glob(
+            osp.join(runs['OHEM'][0].work_dir, 'hard_examples', '*.png')))
 
     print('\nVOC07 11-point AP (IoU 0.5) on the '
-          f'{data.num_images["test"]} test images, from `mim test`:\n')
-    print(method_table(runs))
+          f'{data.num_images["test"]} test images, from `mim test`, over '
+          f'seeds {", ".join(map(str, args.seeds))}:\n')
+    print(method_table(list(runs.items())))
     print('\npictures:')
     for path in [curves] + pictures:
         print(' ', osp.relpath(path, REPO))

@@ -6,8 +6,9 @@
 
 All candidate RoIs are drawn faint, the hard ones coloured by their loss,
 foreground solid and background dashed, ground truth dotted. The images
-come from the config's train or test dataset (which must load annotations
-and proposals), without random flips; the model runs in eval mode.
+come from the config's train or test dataset through the training pipeline
+without its random flips (the ground truth resized with the image, as
+mining needs it); the model runs in eval mode.
 """
 import argparse
 import os.path as osp
@@ -43,13 +44,30 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def _without_flips(pipeline):
+    steps = []
+    for step in pipeline:
+        if step['type'] == 'RandomFlip':
+            continue
+        if 'transforms' in step:  # ProposalBroadcaster
+            step = dict(step, transforms=_without_flips(step['transforms']))
+        steps.append(step)
+    return steps
+
+
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
     cfg = Config.fromfile(args.config)
     dataset_cfg = cfg[f'{args.split}_dataloader'].dataset
-    # No random flip: draw the images as they are.
-    dataset_cfg.pipeline = cfg.test_dataloader.dataset.pipeline
+    train_dataset = cfg.train_dataloader.dataset
+    while 'datasets' in train_dataset:  # ConcatDataset
+        train_dataset = train_dataset.datasets[0]
+    # No random flip: draw the images as they are. The training pipeline,
+    # not the test one: that one leaves the ground truth in the original
+    # frame, for the metric.
+    dataset_cfg.update(
+        pipeline=_without_flips(train_dataset.pipeline), test_mode=False)
     dataset = DATASETS.build(dataset_cfg)
     indices = args.images
     if args.ids:

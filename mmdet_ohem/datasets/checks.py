@@ -1,7 +1,8 @@
 """The annotation checks of every dataset of this package and of
 ``tools/check_dataset.py``: labels outside ``classes``, boxes outside their
 image, a split with no object left, a COCO class order that is not the
-file's, and images that do not decode completely."""
+file's, images that do not decode completely, and a test pipeline that
+hands the metric ground truth in another frame than the detections."""
 import logging
 from collections import Counter, defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -9,7 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.logging import print_log
 
-from ..errors import DataFileError, MissingDataError
+from ..errors import DataFileError, MissingDataError, PipelineOrderError
 
 UNKNOWN_CLASSES = ('error', 'skip')
 # Files named in a message per kind of finding, at most.
@@ -210,3 +211,71 @@ def read_image(path: str) -> Tuple[int, int]:
     except (OSError, SyntaxError, ValueError) as e:
         raise DataFileError(f'{path}: the image does not decode '
                             f'completely ({e}).') from e
+
+
+def _rounded(box: np.ndarray) -> list:
+    return [round(float(v), 1) for v in box]
+
+
+def ground_truth_boxes(data_info: dict) -> np.ndarray:
+    """Return the ``(n, 4)`` float32 boxes of a data info's objects that a
+    metric scores (``ignore_flag`` 0), in the original image's frame."""
+    boxes = [
+        instance['bbox'] for instance in data_info.get('instances', [])
+        if not instance.get('ignore_flag', 0)
+    ]
+    return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+
+
+def check_ground_truth_frame(truth: np.ndarray, data: dict, image: str,
+                             dataset: str, pipeline) -> None:
+    """Raise if a test sample's packed ground truth is not ``truth``.
+
+    mmdet's detectors map their test detections back to the original
+    image (``predict(rescale=True)``), and ``VOCMetric`` reads the ground
+    truth from the packed sample. A test pipeline that loads the
+    annotations before it resizes (or flips) the image hands the metric
+    boxes in the resized frame: the mAP it prints is wrong, silently,
+    whenever the scale factor is not 1. mmdet's test pipelines load the
+    annotations last for this reason; this check makes any other order
+    loud instead of wrong.
+
+    Args:
+        truth (np.ndarray): ``(n, 4)`` boxes of the sample's scored
+            objects as the dataset loaded them (:func:`ground_truth_boxes`).
+        data (dict): The pipeline's output, ``data_samples`` packed by
+            ``PackDetInputs``. A sample without ``gt_instances`` (a
+            pipeline without ``LoadAnnotations``) has nothing to check.
+        image (str): The image's path, for the message.
+        dataset (str): The dataset's class name, for the message.
+        pipeline: The dataset's ``Compose``, whose transforms the message
+            lists.
+
+    Raises:
+        PipelineOrderError: The packed boxes differ from ``truth``.
+    """
+    from mmdet.structures.bbox import get_box_tensor
+    sample = data.get('data_samples') if isinstance(data, dict) else None
+    if sample is None or 'gt_instances' not in sample:
+        return
+    packed = get_box_tensor(sample.gt_instances.bboxes)
+    packed = packed.numpy().astype(np.float32).reshape(-1, 4)
+    if packed.shape == truth.shape and np.allclose(
+            packed, truth, rtol=1e-5, atol=1e-3):
+        return
+    steps = [type(t).__name__ for t in getattr(pipeline, 'transforms', [])]
+    if packed.shape == truth.shape and len(truth):
+        example = (f'the box {_rounded(truth[0])} of the annotation '
+                   f'became {_rounded(packed[0])}')
+    else:
+        example = (f'{len(truth)} boxes of the annotation became '
+                   f'{len(packed)}')
+    raise PipelineOrderError(
+        f'{dataset} (test_mode): the test pipeline changes the ground '
+        f'truth of {image} ({example}; scale_factor '
+        f'{sample.metainfo.get("scale_factor")}). The detector maps its '
+        'detections back to the original image, so the metric would '
+        'compare boxes in two frames and print a wrong mAP. Pipeline: '
+        f'{" -> ".join(steps)}. Put LoadAnnotations after the transforms '
+        'that resize or flip (just before PackDetInputs), as mmdet\'s '
+        'test pipelines do.')

@@ -9,7 +9,8 @@ from mmengine.utils import is_abs
 from ..errors import DataFileError, MissingDataError
 from ..proposals.formats import open_proposals, proposal_key
 from ..proposals.table import ProposalTable, clip_and_filter, scan_proposals
-from .checks import UNKNOWN_CLASSES, AnnotationCheck
+from .checks import (UNKNOWN_CLASSES, AnnotationCheck,
+                     check_ground_truth_frame, ground_truth_boxes)
 
 
 class ProposalDatasetMixin:
@@ -188,6 +189,22 @@ class ProposalDatasetMixin:
             f'{self.proposal_stats["unused_file_images"]} images of the '
             'file are not in this split.',
             logger='current')
+
+    def prepare_data(self, idx: int) -> dict:
+        """Return the ``idx``-th sample through the pipeline; in test mode
+        check that its packed ground truth is the annotation's.
+
+        Raises:
+            PipelineOrderError: See :func:`check_ground_truth_frame`.
+        """
+        if not self.test_mode:
+            return super().prepare_data(idx)
+        info = self.get_data_info(idx)
+        truth = ground_truth_boxes(info)
+        data = self.pipeline(info)
+        check_ground_truth_frame(truth, data, self._short(info['img_path']),
+                                 type(self).__name__, self.pipeline)
+        return data
 
     def get_data_info(self, idx: int) -> dict:
         """Return the ``idx``-th data info with its ``proposals``."""

@@ -10,7 +10,6 @@ from .formats import load_proposals
 from .splits import Split
 
 # Transforms that need proposals in the data, which an RPN makes itself.
-_PROPOSAL_TRANSFORMS = ('LoadProposals', 'ProposalBroadcaster')
 DUMP_FILE = 'rpn_proposals.pkl'
 
 
@@ -60,11 +59,13 @@ def rpn_dump_config(cfg: Config,
     test_dataset = cfg.test_dataloader.dataset
     while 'dataset' in test_dataset:  # wrappers such as ConcatDataset
         test_dataset = test_dataset.dataset
-    pipeline = [
-        step
-        for step in test_dataset.get('pipeline', cfg.get('test_pipeline', []))
-        if step['type'] not in _PROPOSAL_TRANSFORMS
-    ]
+    pipeline = []
+    for step in test_dataset.get('pipeline', cfg.get('test_pipeline', [])):
+        if step['type'] == 'ProposalBroadcaster':
+            # its transforms (the Resize) apply to the image alone here
+            pipeline += step['transforms']
+        elif step['type'] != 'LoadProposals':
+            pipeline.append(step)
     dataset = split.dataset_cfg(test_mode=True, pipeline=pipeline)
     # mmdet's own classes: no proposal file to read.
     dataset['type'] = 'VOCDataset' if split.dataset == 'voc' else 'CocoDataset'

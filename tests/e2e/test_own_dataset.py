@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from tiny import REPO
+from readme import readme_block
 
 from mmdet_ohem.workbench.results import read_run
 from mmdet_ohem.workbench.synthetic import make_voc_dataset
@@ -19,16 +19,6 @@ from mmdet_ohem.workbench.synthetic import make_voc_dataset
 # the generated shapes -> the README's classes
 LABELS = dict(
     square='RBC', disc='WBC', triangle='Platelets', cross='RBC', ring='WBC')
-
-
-def readme_block(marker):
-    """The code block that follows ``<!-- marker -->`` in README.md."""
-    with open(osp.join(REPO, 'README.md')) as f:
-        text = f.read()
-    found = re.search(f'<!-- {marker} -->\n```[a-z]*\n(.*?)```', text,
-                      re.DOTALL)
-    assert found, f'README.md has no block after <!-- {marker} -->'
-    return found.group(1)
 
 
 def make_cells(root):
@@ -110,7 +100,8 @@ def test_max_iters_carries_into_schedule_and_checkpoints(project):
         dataset = loader.dataset
         assert dataset.data_root == 'data/cells/'
         assert dataset.metainfo.classes == ('RBC', 'WBC', 'Platelets')
-        resize = dataset.pipeline[3].transforms[0]
+        steps = {step.type: step for step in dataset.pipeline}
+        resize = steps['ProposalBroadcaster'].transforms[0]
         assert resize.type == 'Resize' and resize.scale == (1000, 600)
-        assert dataset.pipeline[2].num_max_proposals == 2000
+        assert steps['LoadProposals'].num_max_proposals == 2000
     assert cfg.val_dataloader is None  # the demo's: mim test scores it

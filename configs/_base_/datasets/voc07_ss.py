@@ -29,12 +29,13 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    # VOCMetric reads the ground truth from the packed samples
-    dict(type='LoadAnnotations', with_bbox=True),
     dict(type='LoadProposals', num_max_proposals=num_proposals),
     dict(
         type='ProposalBroadcaster',
         transforms=[dict(type='Resize', scale=(1000, 600), keep_ratio=True)]),
+    # last, so that the metric gets the ground truth in the original
+    # image's frame, where the detections are (as in mmdet's configs)
+    dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
