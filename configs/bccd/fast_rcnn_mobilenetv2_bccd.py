@@ -19,8 +19,7 @@
 # feature cells); SGD lr 0.01 with 50
 # warm-up iterations, x0.1 at 3/4 of 800 iterations (5.5 epochs). Measured
 # on 2 CPU cores (AMD EPYC, 2026-11-30, 3 seeds): 0.77 s/iter, 10 min of
-# training a run; the OHEM twin 1.01 s/iter (README, "Results on real
-# images").
+# training a run; the OHEM twin 1.01 s/iter (docs/results.md, "BCCD").
 # The data part is written as README, "Your own data", shows it.
 _base_ = [
     '../_base_/models/fast_rcnn_vgg16.py', '../_base_/datasets/voc07_ss.py',
