@@ -9,13 +9,13 @@ VENV ?= .venv
 endif
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmdet_ohem-installed
-SRC := mmdet_ohem configs tools tests setup.py
+SRC := mmdet_ohem configs tools dev tests setup.py
 
 .PHONY: install test test-fast demo lint
 
-# Re-install only when the pins (tools/install.sh, setup.cfg) change.
-$(STAMP): tools/install.sh setup.cfg setup.py
-	CUDA=$(CUDA) bash tools/install.sh $(VENV)
+# Re-install only when the pins (dev/install.sh, setup.cfg) change.
+$(STAMP): dev/install.sh setup.cfg setup.py
+	CUDA=$(CUDA) bash dev/install.sh $(VENV)
 	touch $@
 
 install: $(STAMP)

@@ -9,7 +9,10 @@ _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmdet_ohem'], allow_failed_imports=False)
 
 model = dict(
-    roi_head=dict(type='OHEMRoIHead'),
+    roi_head=dict(
+        type='OHEMRoIHead',
+        # mmcv's RoI ops have no bf16: pool in fp32 under bf16 autocast
+        bbox_roi_extractor=dict(type='FP32PoolRoIExtractor')),
     train_cfg=dict(
         rcnn=dict(
             sampler=dict(

@@ -13,8 +13,6 @@ import pickle
 import sys
 from typing import Optional, Sequence
 
-from mmengine.logging import MessageHub
-
 
 class MissingDataError(FileNotFoundError):
     """A file or folder that the data needs does not exist.
@@ -68,16 +66,13 @@ class NonFiniteRoILossError(FloatingPointError):
         bad (dict[int, tuple[int, int]]): Batch index of each offending
             image -> (number of non-finite losses, number of RoIs).
         img_names (Sequence[str], optional): Names of the batch's images.
-        iteration (int, optional): 0-based training iteration; by default
-            the message hub's ``iter``, if there is one.
+        iteration (int, optional): 0-based training iteration, if known.
     """
 
     def __init__(self,
                  bad: dict,
                  img_names: Optional[Sequence] = None,
                  iteration: Optional[int] = None):
-        if iteration is None:
-            iteration = MessageHub.get_current_instance().get_info('iter')
         self.bad = bad
         self.img_names = img_names
         self.iteration = iteration

@@ -1,10 +1,13 @@
-"""Whole-or-nothing file writes: the package's one way to write a file a
-reader may see while it is written."""
+"""Files in and out: whole-or-nothing writes, the package's one way to
+write a file a reader may see while it is written, and the complete decode
+of an image."""
 import contextlib
 import os
 import os.path as osp
 import uuid
-from typing import IO, Iterator, Union
+from typing import IO, Iterator, Tuple, Union
+
+from .errors import DataFileError, MissingDataError
 
 
 @contextlib.contextmanager
@@ -40,3 +43,23 @@ def write_atomic(path: str, data: Union[bytes, str]) -> None:
     """Write ``data`` to ``path`` through :func:`atomic_open`."""
     with atomic_open(path, 'wb' if isinstance(data, bytes) else 'w') as f:
         f.write(data)
+
+
+def read_image(path: str) -> Tuple[int, int]:
+    """Decode an image completely; return its ``(width, height)``.
+
+    Raises:
+        MissingDataError: The file does not exist.
+        DataFileError: The file cannot be decoded, or its data ends early
+            (a truncated JPEG or PNG, which OpenCV would fill with grey).
+    """
+    from PIL import Image
+    try:
+        with Image.open(path) as img:
+            img.load()  # raises for truncated data, unlike cv2.imread
+            return img.size
+    except FileNotFoundError as e:
+        raise MissingDataError(f'{path}: the image does not exist.') from e
+    except (OSError, SyntaxError, ValueError) as e:
+        raise DataFileError(f'{path}: the image does not decode '
+                            f'completely ({e}).') from e

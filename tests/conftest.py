@@ -6,7 +6,7 @@ small pieces), ``model/`` (a tiny detector trained in-process) and
 (``tiny.py``, ``tiny_runs.py``, ``dist_worker.py``) sit here, on the path
 because this file does. Everything in ``e2e/`` is marked ``slow``, so
 ``pytest -m "not slow"`` runs the quick ones alone; ``cuda`` marks the
-tests that need a GPU (``tools/gpu_check.sh`` runs ``-m cuda``).
+tests that need a GPU (``dev/gpu_check.sh`` runs ``-m cuda``).
 """
 import os.path as osp
 

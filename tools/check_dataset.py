@@ -19,9 +19,10 @@ import sys
 
 from mmengine.config import Config, DictAction
 
-from mmdet_ohem.datasets.scan import (dataset_cfgs, format_report,
-                                      scan_dataset, split_labels)
-from mmdet_ohem.proposals.splits import add_split_arguments, split_from_args
+from mmdet_ohem.workbench.proposals.splits import (add_split_arguments,
+                                                   split_from_args)
+from mmdet_ohem.workbench.scan import (dataset_cfgs, format_report,
+                                       scan_dataset, split_labels)
 
 
 def parse_args(argv=None):

@@ -15,8 +15,9 @@ import argparse
 from mmengine.logging import print_log
 
 from mmdet_ohem.proposals import save_proposals
-from mmdet_ohem.proposals.legacy import convert_ss_mat
-from mmdet_ohem.proposals.splits import add_split_arguments, split_from_args
+from mmdet_ohem.workbench.proposals.legacy import convert_ss_mat
+from mmdet_ohem.workbench.proposals.splits import (add_split_arguments,
+                                                   split_from_args)
 
 
 def parse_args(argv=None):

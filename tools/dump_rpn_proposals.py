@@ -18,8 +18,9 @@ from mmengine.runner import Runner
 
 import mmdet_ohem  # noqa: F401  safe checkpoint loading, our registries
 from mmdet_ohem.proposals import save_proposals
-from mmdet_ohem.proposals.rpn import read_rpn_dump, rpn_dump_config
-from mmdet_ohem.proposals.splits import add_split_arguments, split_from_args
+from mmdet_ohem.workbench.proposals.rpn import read_rpn_dump, rpn_dump_config
+from mmdet_ohem.workbench.proposals.splits import (add_split_arguments,
+                                                   split_from_args)
 
 
 def parse_args(argv=None):

@@ -18,16 +18,11 @@ import argparse
 import os.path as osp
 import sys
 
-import numpy as np
-from mmdet.registry import DATASETS
-from mmengine.registry import DefaultScope
-from mmengine.utils import ProgressBar
-
-import mmdet_ohem  # noqa: F401  registers our datasets
-from mmdet_ohem.datasets.scan import split_labels
-from mmdet_ohem.proposals.recall import (RECALL_IOUS, TABLE_NUMS, plot_recall,
-                                         proposal_recall, recall_table)
-from mmdet_ohem.proposals.splits import add_split_arguments, split_from_args
+from mmdet_ohem.workbench.proposals.recall import (TABLE_NUMS, file_recall,
+                                                   plot_recall)
+from mmdet_ohem.workbench.proposals.splits import (add_split_arguments,
+                                                   split_from_args)
+from mmdet_ohem.workbench.scan import split_labels
 
 
 def parse_args(argv=None):
@@ -62,50 +57,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def read_split(split, proposal_file, classes, missing_proposals):
-    """Return per-image ground truth boxes and labels, and proposals, of a
-    split."""
-    kwargs = dict(
-        proposal_file=osp.abspath(proposal_file),
-        missing_proposals=missing_proposals,
-        metainfo=dict(classes=tuple(classes)),
-        test_mode=True,
-        pipeline=[])
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        dataset = DATASETS.build(split.dataset_cfg(**kwargs))
-    gt_boxes, gt_labels, proposals = [], [], []
-    progress = ProgressBar(len(dataset))
-    for i in range(len(dataset)):
-        info = dataset.get_data_info(i)
-        kept = [i for i in info['instances'] if not i['ignore_flag']]
-        gt_boxes.append(
-            np.array([i['bbox'] for i in kept], np.float32).reshape(-1, 4))
-        gt_labels.append(np.array([i['bbox_label'] for i in kept], int))
-        proposals.append(info['proposals']['bboxes'])
-        progress.update()
-    progress.file.write('\n')
-    return gt_boxes, gt_labels, proposals
-
-
-def class_recall_table(gt_boxes, gt_labels, proposals, classes, num):
-    """Markdown: each class's objects and recall of the top ``num``."""
-    rows = [
-        f'| class | objects | R@0.5 | R@0.7 | AR (top {num}) |',
-        '|---|---|---|---|---|'
-    ]
-    for label, name in enumerate(classes):
-        boxes = [b[lab == label] for b, lab in zip(gt_boxes, gt_labels)]
-        count = sum(map(len, boxes))
-        if not count:
-            rows.append(f'| {name} | 0 | | | |')
-            continue
-        recall = proposal_recall(boxes, proposals, [num])[0]
-        ious = np.round(RECALL_IOUS, 2).tolist()
-        rows.append(f'| {name} | {count} | {recall[ious.index(0.5)]:.3f} | '
-                    f'{recall[ious.index(0.7)]:.3f} | {recall.mean():.3f} |')
-    return '\n'.join(rows)
-
-
 def main(argv=None):
     args = parse_args(argv)
     split = split_from_args(args)
@@ -113,32 +64,17 @@ def main(argv=None):
         args.classes.split(',') if args.classes else split_labels(split))
     curves = {}
     for proposal_file in args.proposal_files:
-        gt_boxes, gt_labels, proposals = read_split(split, proposal_file,
-                                                    classes,
-                                                    args.missing_proposals)
-        if not sum(map(len, gt_boxes)):
+        result = file_recall(split, proposal_file, classes, args.nums,
+                             args.missing_proposals)
+        if result is None:
             print(
                 f'proposal_recall: {split.name} has no object of classes '
                 f'{tuple(classes)} to find (difficult and crowd ones do not '
                 'count); check --classes.',
                 file=sys.stderr)
             return 1
-        table = proposal_recall(gt_boxes, proposals, args.nums)
-        print(f'{proposal_file} on {split.name}: {len(gt_boxes)} images, '
-              f'{sum(map(len, gt_boxes))} objects, '
-              f'{np.mean([len(p) for p in proposals]):.0f} proposals per '
-              'image')
-        print(recall_table(table, args.nums))
-        print(
-            class_recall_table(gt_boxes, gt_labels, proposals, classes,
-                               max(args.nums)))
-        most = max(max(len(p) for p in proposals), 1)
-        nums = np.unique(
-            np.round(np.logspace(0, np.log10(most), 60)).astype(int))
-        curves[osp.basename(proposal_file)] = (nums,
-                                               proposal_recall(
-                                                   gt_boxes, proposals, nums,
-                                                   RECALL_IOUS))
+        report, curves[osp.basename(proposal_file)] = result
+        print(report)
     plot_recall(args.plot, curves, title=split.name)
     print(f'Plot: {args.plot}')
     return 0

@@ -15,13 +15,10 @@ waits for them). Then print the tables with tools/results_table.py.
 """
 import argparse
 import os.path as osp
-import shutil
-import subprocess
 import sys
 
+from mmdet_ohem.workbench.experiment import plan_suite, run_suite
 from mmdet_ohem.workbench.results import DEFAULT_MANIFEST, load_manifest
-from mmdet_ohem.workbench.suite import (final_checkpoint, mim_commands,
-                                        plan_suite)
 
 
 def parse_args(argv=None):
@@ -58,33 +55,14 @@ def main(argv=None):
     manifest = load_manifest(args.manifest)
     runs = plan_suite(manifest, osp.dirname(args.manifest), args.work_root,
                       args.tables)
-    mim = shutil.which('mim') or osp.join(osp.dirname(sys.executable), 'mim')
-    failed = []
-    for run in runs:
-        print(f'[{run.state}] {run.config} -> {run.work_dir}', flush=True)
-        for cmd in mim_commands(run, args.launcher, args.gpus,
-                                args.gpus_per_node, args.partition):
-            if cmd[1] == 'test' and run.checkpoint is None and \
-                    not args.dry_run:
-                run.checkpoint = final_checkpoint(run.config, run.work_dir)
-                if run.checkpoint is None:
-                    print(
-                        f'  training left no final checkpoint in '
-                        f'{run.work_dir}',
-                        flush=True)
-                    failed.append(run.config)
-                    break
-                cmd = [
-                    run.checkpoint if c == '{checkpoint}' else c for c in cmd
-                ]
-            print('  $', ' '.join(cmd), flush=True)
-            if args.dry_run:
-                continue
-            if subprocess.run([mim] + cmd[1:]).returncode != 0:
-                failed.append(run.config)
-                break
-        if failed and not args.keep_going:
-            break
+    failed = run_suite(
+        runs,
+        args.dry_run,
+        args.keep_going,
+        launcher=args.launcher,
+        gpus=args.gpus,
+        gpus_per_node=args.gpus_per_node,
+        partition=args.partition)
     if failed:
         sys.exit(f'run_suite: failed: {", ".join(failed)}')
 

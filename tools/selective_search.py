@@ -16,8 +16,9 @@ import argparse
 import os
 import os.path as osp
 
-from mmdet_ohem.proposals.splits import add_split_arguments, split_from_args
-from mmdet_ohem.proposals.ssearch import generate_selective_search
+from mmdet_ohem.workbench.proposals.splits import (add_split_arguments,
+                                                   split_from_args)
+from mmdet_ohem.workbench.proposals.ssearch import generate_selective_search
 
 
 def parse_args(argv=None):

@@ -36,7 +36,12 @@ def main(argv=None):
         convert_trusted_checkpoint(args.src, args.dst)
     except UnsafeCheckpointError as err:
         sys.exit(f'error: {err}')
-    print(f'Wrote {args.dst}; it loads with weights_only=True.')
+    print(f'Wrote {args.dst}. It loads with torch.load(weights_only=True) '
+          'in any process that imports mmdet_ohem (our configs do, through '
+          'custom_imports, so mim train/test load it); a bare torch.load '
+          'also needs torch.serialization.add_safe_globals with '
+          'mmdet_ohem.engine.checkpoint.SAFE_GLOBALS (its message hub holds '
+          "mmengine's HistoryBuffer and numpy numbers).")
 
 
 if __name__ == '__main__':

@@ -1,6 +1,8 @@
-"""Score a test run's detections two ways: the config's own test pipeline
-and metric, and an independent transcription of the VOC devkit reading the
-XML files. They must agree; a difference names a bug in one of them.
+"""A test run's mAP by the config's metric and by the VOC devkit's rules.
+
+The config's own test pipeline and metric, and an independent
+transcription of the VOC devkit reading the XML files, score the same
+detections. They must agree; a difference names a bug in one of them.
 
     mim test mmdet CONFIG --checkpoint CKPT --out dets.pkl
     python tools/voc_cross_check.py CONFIG dets.pkl [--cfg-options k=v ...]
@@ -18,7 +20,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[3:]))
+        epilog='\n'.join(__doc__.splitlines()[2:]))
     parser.add_argument('config')
     parser.add_argument('results', help='the pickle of `mim test --out`')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)

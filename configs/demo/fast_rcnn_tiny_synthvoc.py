@@ -38,7 +38,7 @@ model = dict(
     roi_head=dict(
         type='StandardRoIHead',
         bbox_roi_extractor=dict(
-            type='SingleRoIExtractor',
+            type='FP32PoolRoIExtractor',  # mmcv's RoI ops have no bf16
             roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=2),
             out_channels=32,
             featmap_strides=[8]),

@@ -1,16 +1,16 @@
 """The annotation checks of every dataset of this package and of
 ``tools/check_dataset.py``: labels outside ``classes``, boxes outside their
 image, a split with no object left, a COCO class order that is not the
-file's, images that do not decode completely, and a test pipeline that
-hands the metric ground truth in another frame than the detections."""
+file's, and a test pipeline that hands the metric ground truth in another
+frame than the detections."""
 import logging
 from collections import Counter, defaultdict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.logging import print_log
 
-from ..errors import DataFileError, MissingDataError, PipelineOrderError
+from ..errors import DataFileError, PipelineOrderError
 
 UNKNOWN_CLASSES = ('error', 'skip')
 # Files named in a message per kind of finding, at most.
@@ -191,26 +191,6 @@ def coco_class_order(file_names: Sequence[str], classes: Sequence[str],
             f'{ann_file}: classes {tuple(classes)} are not in the order of '
             "the file's categories; labels follow the file's order, so "
             f'use classes={in_file_order}.')
-
-
-def read_image(path: str) -> Tuple[int, int]:
-    """Decode an image completely; return its ``(width, height)``.
-
-    Raises:
-        MissingDataError: The file does not exist.
-        DataFileError: The file cannot be decoded, or its data ends early
-            (a truncated JPEG or PNG, which OpenCV would fill with grey).
-    """
-    from PIL import Image
-    try:
-        with Image.open(path) as img:
-            img.load()  # raises for truncated data, unlike cv2.imread
-            return img.size
-    except FileNotFoundError as e:
-        raise MissingDataError(f'{path}: the image does not exist.') from e
-    except (OSError, SyntaxError, ValueError) as e:
-        raise DataFileError(f'{path}: the image does not decode '
-                            f'completely ({e}).') from e
 
 
 def _rounded(box: np.ndarray) -> list:

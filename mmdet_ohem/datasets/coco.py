@@ -90,10 +90,10 @@ class ProposalCocoDataset(ProposalDatasetMixin, CocoDataset):
         root = self.data_root or '.'
         img_prefix = osp.relpath(self.data_prefix.get('img', root), root)
         return (
-            'Make it with Selective Search: python tools/selective_search.py '
+            'Make it with Selective Search: mmdet-ohem selective_search '
             f'coco --data-root {root} {names}'
             f'--ann-file {osp.relpath(self.ann_file, root)} --img-prefix '
             f"{shlex.quote('' if img_prefix == '.' else img_prefix)} --out "
             f'{self.proposal_file}\nor dump an RPN\'s '
-            '(tools/dump_rpn_proposals.py); see README, section "Making '
+            '(mmdet-ohem dump_rpn_proposals); see README, section "Making '
             'proposals".')

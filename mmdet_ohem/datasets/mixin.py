@@ -1,7 +1,7 @@
 """Checked, lean proposal loading for mmdet's detection datasets."""
 import logging
 import os.path as osp
-from typing import Dict, Optional
+from typing import Dict, Optional, Set
 
 from mmengine.logging import print_log
 from mmengine.utils import is_abs
@@ -72,6 +72,7 @@ class ProposalDatasetMixin:
         self.annotation_check: Optional[AnnotationCheck] = None
         self.proposal_stats: Dict[str, int] = {}
         self._proposal_table: Optional[ProposalTable] = None
+        self._wrong_sizes: Set[str] = set()  # images warned about
         super().__init__(*args, **kwargs)
 
     def _data_paths(self) -> list:
@@ -190,20 +191,53 @@ class ProposalDatasetMixin:
             'file are not in this split.',
             logger='current')
 
-    def prepare_data(self, idx: int) -> dict:
-        """Return the ``idx``-th sample through the pipeline; in test mode
-        check that its packed ground truth is the annotation's.
+    def prepare_data(self, idx: int) -> Optional[dict]:
+        """Return the ``idx``-th sample through the pipeline.
+
+        An image that does not decode raises one error naming it and the
+        fix (not mmcv's bare assertion, mid-run); an image whose size is
+        not the annotation's is named in a warning, once (its boxes and
+        proposals were clipped to the annotation's size). In test mode
+        the packed ground truth must be the annotation's.
 
         Raises:
+            DataFileError: The image does not decode.
             PipelineOrderError: See :func:`check_ground_truth_frame`.
         """
-        if not self.test_mode:
-            return super().prepare_data(idx)
         info = self.get_data_info(idx)
         truth = ground_truth_boxes(info)
-        data = self.pipeline(info)
-        check_ground_truth_frame(truth, data, self._short(info['img_path']),
-                                 type(self).__name__, self.pipeline)
+        image = self._short(info['img_path'])
+        try:
+            data = self.pipeline(info)
+        except AssertionError as e:
+            if 'failed to load image' not in str(e):
+                raise
+            raise DataFileError(
+                f'{image}: the image does not decode (OpenCV read nothing '
+                f'from it: a truncated or corrupt file), image of '
+                f'{self.ann_file}. Replace it or remove its id from the '
+                'split; `mmdet-ohem check_dataset config <your config>` '
+                'lists every such image before training.') from e
+        if data is None:  # a transform dropped the sample
+            return None
+        # packed by PackDetInputs, or the transforms' own dict
+        sample = data.get('data_samples', data)
+        height, width = sample.get('ori_shape',
+                                   (info['height'], info['width']))[:2]
+        if (width, height) != (info['width'], info['height']) and \
+                image not in self._wrong_sizes:
+            self._wrong_sizes.add(image)
+            print_log(
+                f'{image} is {width}x{height}, but its annotation says '
+                f'{info["width"]}x{info["height"]}: its boxes and proposals '
+                "were clipped to the annotation's size. Correct the size in "
+                'the annotation; `mmdet-ohem check_dataset config <your '
+                "config>` lists every such image.",
+                logger='current',
+                level=logging.WARNING)
+        if self.test_mode:
+            check_ground_truth_frame(truth, data, image,
+                                     type(self).__name__, self.pipeline)
         return data
 
     def get_data_info(self, idx: int) -> dict:

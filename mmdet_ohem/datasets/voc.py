@@ -41,28 +41,39 @@ class ProposalVOCDataset(ProposalDatasetMixin, VOCDataset):
     def _split_name(self) -> str:
         return osp.splitext(osp.basename(self.ann_file))[0]
 
+    def _data_hint(self) -> str:
+        """How to get missing data: PASCAL VOC's download, or for one's own
+        data what the layout must be."""
+        if re.search(r'VOCdevkit/VOC\d{4}', self.sub_data_root):
+            return DATA_HINT
+        return ('A VOC-layout folder holds Annotations/<id>.xml, '
+                'JPEGImages/<image> and ImageSets/Main/<split>.txt (one id '
+                'a line); see README, section "Your own data".')
+
     def _data_paths(self) -> list:
         voc = self._voc_name()
+        hint = self._data_hint()
         return [
-            ('file', self.ann_file, f'{voc} split list', DATA_HINT),
+            ('file', self.ann_file, f'{voc} split list', hint),
             ('dir', osp.join(self.sub_data_root, self.ann_subdir),
-             f'{voc} annotation folder', DATA_HINT),
-            ('dir', osp.join(self.sub_data_root, self.img_subdir),
-             f'{voc} image folder', DATA_HINT),
+             f'{voc} annotation folder', hint),
+            ('dir', osp.join(self.sub_data_root,
+                             self.img_subdir), f'{voc} image folder', hint),
         ]
 
     def _proposal_hint(self) -> str:
         year = self._voc_name()[3:]
         root = self.data_root or '.'
         voc_dir = osp.relpath(self.sub_data_root or root, root)
-        return (
-            'Make it with Selective Search: python tools/selective_search.py '
-            f'voc --data-root {root} ' + (f'--year {year} ' if year else '') +
-            f"--voc-dir {shlex.quote('' if voc_dir == '.' else voc_dir)} "
-            f'--split {self._split_name()} --out {self.proposal_file}\n'
-            'or convert Fast R-CNN\'s .mat (tools/convert_ss_mat.py) or dump '
-            'an RPN\'s (tools/dump_rpn_proposals.py); see README, section '
-            '"Making proposals".')
+        return ('Make it with Selective Search: mmdet-ohem selective_search '
+                f'voc --data-root {root} ' +
+                (f'--year {year} ' if year else '') +
+                f"--voc-dir {shlex.quote('' if voc_dir == '.' else voc_dir)} "
+                f'--split {self._split_name()} --out {self.proposal_file}\n'
+                'or convert Fast R-CNN\'s .mat (mmdet-ohem convert_ss_mat) or '
+                'dump an RPN\'s (mmdet-ohem dump_rpn_proposals); see README, '
+                'section '
+                '"Making proposals".')
 
     def load_data_list(self) -> List[dict]:
         """Load the split's annotations through :class:`AnnotationCheck`."""
@@ -72,21 +83,34 @@ class ProposalVOCDataset(ProposalDatasetMixin, VOCDataset):
         return data_list
 
     def parse_data_info(self, img_info: dict) -> Union[dict, List[dict]]:
-        """Parse one image's annotation; see ``XMLDataset``. Its objects
-        pass :meth:`AnnotationCheck.keep`.
+        """Parse one image's annotation; see ``XMLDataset``. The image is
+        the one :func:`find_voc_image` finds (mmdet assumes
+        ``<id>.jpg``); its objects pass :meth:`AnnotationCheck.keep`.
 
         Raises:
-            MissingDataError: The XML file does not exist.
+            MissingDataError: The XML file or the image does not exist.
             DataFileError: The XML file cannot be parsed or lacks a field.
         """
         xml_path = img_info['xml_path']
         try:
+            img_info = dict(
+                img_info,
+                file_name=osp.join(
+                    self.img_subdir,
+                    find_voc_image(
+                        osp.join(self.sub_data_root, self.img_subdir),
+                        img_info['img_id'], xml_path)))
             info = super().parse_data_info(img_info)
+        except MissingDataError as e:  # the image
+            raise MissingDataError(
+                f'{e} (of {self.ann_file}). Add the image, or remove the id '
+                f'from the split list. {self._data_hint()}') from e
         except FileNotFoundError as e:
             raise MissingDataError(
                 f'{self._voc_name()} annotation {xml_path} does not exist '
-                f'(image {img_info["img_id"]!r} of {self.ann_file}). '
-                f'{DATA_HINT}') from e
+                f'(image {img_info["img_id"]!r} of {self.ann_file}). Add it, '
+                'or remove the id from the split list. '
+                f'{self._data_hint()}') from e
         except (ET.ParseError, AttributeError, TypeError, ValueError) as e:
             raise DataFileError(f'{xml_path}: not a usable VOC annotation '
                                 f'({type(e).__name__}: {e}).') from e
@@ -135,6 +159,41 @@ class ProposalVOCDataset(ProposalDatasetMixin, VOCDataset):
                     bbox=bbox,
                     bbox_label=-1))
         return instances
+
+
+#: What an image of a VOC-layout folder may be, besides VOC's .jpg.
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp',
+                    '.JPG', '.JPEG', '.PNG')
+
+
+def find_voc_image(img_dir: str, img_id: str, xml_path: str) -> str:
+    """Return the file name of image ``img_id`` in ``img_dir``.
+
+    VOC's own ``<id>.jpg`` if it exists (no XML read); else the XML's
+    ``<filename>`` (VOC's field for it; real exports name PNGs there); else
+    ``<id>`` with any extension of :data:`IMAGE_EXTENSIONS`.
+
+    Raises:
+        MissingDataError: None exists; the message lists what was looked
+            for.
+    """
+    if osp.isfile(osp.join(img_dir, f'{img_id}.jpg')):
+        return f'{img_id}.jpg'
+    names = []
+    try:
+        named = (ET.parse(xml_path).findtext('filename') or '').strip()
+    except (OSError, ET.ParseError):
+        named = ''
+    if named:
+        names.append(osp.basename(named))
+    names += [img_id + ext for ext in IMAGE_EXTENSIONS]
+    for name in dict.fromkeys(names):
+        if osp.isfile(osp.join(img_dir, name)):
+            return name
+    raise MissingDataError(
+        f'image {img_id!r} is not in {img_dir}: looked for ' +
+        (f"the XML's <filename> {names[0]!r}, then " if named else '') +
+        f'{img_id}.' + '|'.join(ext[1:] for ext in IMAGE_EXTENSIONS))
 
 
 def _number(text: Optional[str],

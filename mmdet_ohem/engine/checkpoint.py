@@ -9,7 +9,12 @@ default. An mmengine checkpoint has two kinds of foreign objects in it:
   a file call any method of any allowed object, so instead a ``copyreg``
   reducer saves a buffer as ``HistoryBuffer(logs, counts, max_length)`` with
   plain Python numbers. Its statistics methods are class-level and restored
-  on import, so nothing is lost.
+  on import, so nothing is lost. A checkpoint saved by a process that never
+  imported this package (plain mmdet training) has those ``getattr`` calls:
+  it loads too, once an inert dry run of its pickle
+  (:func:`only_history_buffer_getattr`) has shown that every ``getattr`` in
+  it is exactly ``getattr(HistoryBuffer, <one of its four statistics>)``;
+  any other ``getattr`` is refused as before.
 * numpy scalars and arrays, e.g. ``eta`` in ``message_hub.runtime_info``,
   which ``IterTimerHook`` computes from ``HistoryBuffer.mean()`` as
   ``np.float64``, or an ``np.int64`` or an array a user's hook puts in
@@ -35,6 +40,7 @@ import copyreg
 import os.path as osp
 import pickle
 import shutil
+import zipfile
 from io import BytesIO
 
 import numpy as np
@@ -44,6 +50,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from ..errors import UnsafeCheckpointError
 from ..fileio import atomic_path
+from ..models.pretrained import how_to_make
 
 #: numpy dtypes whose scalars and arrays load with ``weights_only=True``
 NUMERIC_DTYPES = (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
@@ -60,7 +67,9 @@ SAFE_GLOBALS = [
     np.arange(1).__reduce__()[0],
 ] + [type(np.dtype(dtype)) for dtype in NUMERIC_DTYPES]
 
-TRUST_COMMAND = 'python tools/trust_checkpoint.py {} OUT --trust'
+TRUST_COMMAND = 'mmdet-ohem trust_checkpoint {} OUT --trust'
+#: What mmengine pickles as ``getattr(HistoryBuffer, name)``.
+HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
 
 
 def _reduce_history_buffer(buffer):
@@ -68,15 +77,11 @@ def _reduce_history_buffer(buffer):
     return HistoryBuffer, (logs.tolist(), counts.tolist(), buffer.max_length)
 
 
-#: File name -> how to make that file, for checkpoints that configs expect
-#: users to create (e.g. converted ImageNet weights).
-MISSING_CHECKPOINT_HINTS = {}
-
-
 def missing_checkpoint_message(filename: str) -> str:
-    """Say that ``filename`` is missing and, if known, how to make it."""
+    """Say that ``filename`` is missing and, if a config expects users to
+    make it (converted ImageNet weights), how."""
     msg = f'checkpoint file {filename} does not exist'
-    hint = MISSING_CHECKPOINT_HINTS.get(osp.basename(filename))
+    hint = how_to_make(filename)
     return f'{msg}. {hint}' if hint else f'{msg}.'
 
 
@@ -105,12 +110,88 @@ def load_from_local_weights_only(filename, map_location):
         return torch.load(
             filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
+        if only_history_buffer_getattr(filename):
+            # saved by plain mmengine: its HistoryBuffers' statistics
+            with torch.serialization.safe_globals([getattr]):
+                return torch.load(
+                    filename, map_location=map_location, weights_only=True)
         raise UnsafeCheckpointError(
             f'Refused to load checkpoint {filename} with weights_only=True, '
             'because loading it could run arbitrary code: it needs '
             f'{_describe_refusal(filename, err)}. If you trust where the '
             'file came from, convert it once with: '
             f'{TRUST_COMMAND.format(filename)}') from err
+
+
+class _Inert:
+    """What every global of a pickle becomes in a dry run: constructs,
+    takes state and items, does nothing."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def __setstate__(self, state) -> None:
+        pass
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+    def append(self, value) -> None:
+        pass
+
+    def extend(self, values) -> None:
+        pass
+
+
+class _HistoryBufferClass(_Inert):
+    """Stands in for ``HistoryBuffer`` in a dry run."""
+
+
+class _DryUnpickler(pickle.Unpickler):
+    """Unpickles with an inert stand-in for every global, so nothing of the
+    file runs; ``getattr`` is allowed only on ``HistoryBuffer`` for one of
+    its statistics, anything else raises."""
+
+    def find_class(self, module: str, name: str):
+        # protocol 2 spells builtins Python 2's way
+        if (module, name) in (('builtins', 'getattr'), ('__builtin__',
+                                                        'getattr')):
+            return _statistic_getattr
+        if (module, name) == (HistoryBuffer.__module__, 'HistoryBuffer'):
+            return _HistoryBufferClass
+        return type(name, (_Inert, ), {})
+
+    def persistent_load(self, pid):
+        return None
+
+
+def _statistic_getattr(obj, name):
+    if obj is _HistoryBufferClass and name in HISTORY_BUFFER_STATISTICS:
+        return _Inert()
+    raise pickle.UnpicklingError(f'getattr({obj!r}, {name!r})')
+
+
+def only_history_buffer_getattr(filename: str) -> bool:
+    """Whether a checkpoint (torch's zip format) needs ``builtins.getattr``
+    and calls it only as ``getattr(HistoryBuffer, name)`` for one of
+    :data:`HISTORY_BUFFER_STATISTICS`, as mmengine's ``HistoryBuffer``
+    pickles. Found by a dry run of the pickle in which every global is an
+    inert stand-in: no code of the file runs."""
+    try:
+        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+    except ValueError:  # legacy non-zip format, cannot be inspected
+        return False
+    if set(unsafe) != {'builtins.getattr'}:
+        return False
+    try:
+        with zipfile.ZipFile(filename) as archive:
+            (data, ) = [
+                n for n in archive.namelist() if n.endswith('/data.pkl')
+            ]
+            _DryUnpickler(BytesIO(archive.read(data))).load()
+    except Exception:  # any failure: not that shape, refused as before
+        return False
+    return True
 
 
 def _describe_refusal(file, err):

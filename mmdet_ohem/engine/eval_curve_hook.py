@@ -1,8 +1,11 @@
 """Validation metrics against the training wall-clock spent to reach them."""
 import json
 import os.path as osp
+import random
 import time
 
+import numpy as np
+import torch
 from mmdet.registry import HOOKS
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
@@ -20,6 +23,12 @@ class EvalCurveHook(Hook):
     repeated after a resume appends a second line for the same iteration
     (readers keep the last). ``tools/experiment.py`` plots mAP against it.
 
+    A validation leaves the random generators (Python, numpy, torch's CPU
+    and CUDA ones) as it found them: building its dataloader iterator
+    draws from torch's, which would change the dropout masks and samples
+    of every later training step. So how often a run is evaluated does
+    not change what it trains into.
+
     Args:
         file_name (str): Defaults to ``'eval_curve.jsonl'``.
     """
@@ -32,6 +41,7 @@ class EvalCurveHook(Hook):
         self._start = self._val_start = None
         self._val = 0.0
         self._at = None
+        self._rng = None
 
     def _train_seconds(self) -> float:
         if self._start is None:
@@ -46,8 +56,19 @@ class EvalCurveHook(Hook):
     def before_val_epoch(self, runner) -> None:
         self._at = self._train_seconds()
         self._val_start = time.perf_counter()
+        self._rng = (random.getstate(), np.random.get_state(),
+                     torch.get_rng_state(), torch.cuda.get_rng_state_all()
+                     if torch.cuda.is_available() else None)
 
     def after_val_epoch(self, runner, metrics=None) -> None:
+        if self._rng is not None:
+            python, numpy, cpu, cuda = self._rng
+            random.setstate(python)
+            np.random.set_state(numpy)
+            torch.set_rng_state(cpu)
+            if cuda is not None:
+                torch.cuda.set_rng_state_all(cuda)
+            self._rng = None
         if self._val_start is not None:
             self._val += time.perf_counter() - self._val_start
             self._val_start = None

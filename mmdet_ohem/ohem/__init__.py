@@ -2,12 +2,13 @@
 ``roi_head`` gathers the candidates, ``sampler`` mines them through the
 ``readonly`` pass and the ``selection`` functions, and the head trains on
 the hard ones."""
-from .readonly import ReadOnlyPass, roi_forward
+from .candidates import CandidateRoIs
+from .readonly import ReadOnlyPass
 from .roi_head import OHEMRoIHead  # registers OHEMRoIHead in MODELS
-from .sampler import CandidateRoIs, OnlineHardExampleSampler  # TASK_UTILS
+from .sampler import OnlineHardExampleSampler  # registers it in TASK_UTILS
 from .selection import per_roi_loss, select_hard_examples
 
 __all__ = [
     'CandidateRoIs', 'OHEMRoIHead', 'OnlineHardExampleSampler', 'ReadOnlyPass',
-    'per_roi_loss', 'roi_forward', 'select_hard_examples'
+    'per_roi_loss', 'select_hard_examples'
 ]

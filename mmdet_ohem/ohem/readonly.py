@@ -1,21 +1,21 @@
 """The read-only copy of the RoI network: every RoI's loss, no graph.
 
-It shares its weights with the trainable copy (it *is* the RoI head, run
-under ``torch.no_grad``), scores RoIs in chunks so that its memory is
-bounded whatever the number of proposals, and may run its forward in
-bf16/fp16 while the ranking loss stays fp32.
+It *is* the RoI head (the trainable copy's weights) under ``torch.no_grad``,
+run in chunks of RoIs that bound its memory whatever the number of
+proposals; its forward may run in bf16/fp16, the ranking loss stays fp32.
 """
 import contextlib
 import functools
 import logging
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.roi_heads import StandardRoIHead
 from mmengine.logging import print_log
 from torch import Tensor
 
+from ..ops.bf16 import cpu_has_bf16
 from ..ops.roi_align import readonly_roi_pooler
 from .selection import LOSS_TERMS, per_roi_loss
 
@@ -26,35 +26,6 @@ DTYPES = {
     'bfloat16': torch.bfloat16,
     'float16': torch.float16,
 }
-
-
-def roi_forward(
-    roi_head: StandardRoIHead,
-    x: Sequence[Tensor],
-    rois: Tensor,
-    pool: Optional[Callable[[Tensor],
-                            Tensor]] = None) -> Tuple[Tensor, Tensor]:
-    """Forward RoIs through the box branch of a RoI head.
-
-    Args:
-        roi_head (StandardRoIHead): Head whose extractor, optional shared
-            head and box head are used.
-        x (Sequence[Tensor]): Multi-level features, each (N, C, H, W).
-        rois (Tensor): (n, 5) RoIs (batch index, x1, y1, x2, y2).
-        pool (callable, optional): Pools ``rois`` from ``x`` in place of
-            the extractor (:func:`~mmdet_ohem.ops.readonly_roi_pooler`).
-
-    Returns:
-        tuple[Tensor, Tensor]: ``cls_score`` and ``bbox_pred``.
-    """
-    if pool is not None:
-        feats = pool(rois)
-    else:
-        extractor = roi_head.bbox_roi_extractor
-        feats = extractor(x[:extractor.num_inputs], rois)
-    if roi_head.with_shared_head:
-        feats = roi_head.shared_head(feats)
-    return roi_head.bbox_head(feats)
 
 
 @contextlib.contextmanager
@@ -121,11 +92,16 @@ class ReadOnlyPass:
         # once per pass, not once per chunk.
         with torch.no_grad(), _train_mode(roi_head, self.mode == 'train'), \
                 autocast:
-            pool = readonly_roi_pooler(roi_head.bbox_roi_extractor, x)
+            extractor = roi_head.bbox_roi_extractor
+            pool = readonly_roi_pooler(extractor, x)
+            if pool is None:
+                pool = functools.partial(extractor, x[:extractor.num_inputs])
             for start in range(0, len(rois), self.chunk_size):
                 part = slice(start, start + self.chunk_size)
-                cls_score, bbox_pred = roi_forward(roi_head, x, rois[part],
-                                                   pool)
+                feats = pool(rois[part])
+                if roi_head.with_shared_head:
+                    feats = roi_head.shared_head(feats)
+                cls_score, bbox_pred = bbox_head(feats)
                 with torch.autocast(device, enabled=False):
                     losses.append(
                         per_roi_loss(cls_score, bbox_pred, labels[part],
@@ -135,11 +111,6 @@ class ReadOnlyPass:
         if not losses:
             return rois.new_zeros(0)
         return torch.cat(losses)
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16, AMX)."""
-    return torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 @functools.lru_cache(maxsize=None)

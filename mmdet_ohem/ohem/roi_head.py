@@ -2,7 +2,6 @@
 import inspect
 from typing import List, Tuple
 
-import torch
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS
@@ -10,23 +9,23 @@ from mmdet.structures import SampleList
 from mmdet.utils import InstanceList
 from torch import Tensor
 
-from .sampler import CandidateRoIs, OnlineHardExampleSampler
+from .candidates import CandidateRoIs
+from .sampler import OnlineHardExampleSampler
 
 
 @MODELS.register_module()
 class OHEMRoIHead(StandardRoIHead):
     """``StandardRoIHead`` that trains only on the hard RoIs of a batch.
 
-    A training step of the head, :meth:`loss`, reads as the paper's
-    figure 2: gather every candidate RoI of every image; a read-only copy
-    of the RoI network (the same weights, no autograd graph) scores them
-    all in one batched, chunked pass and the hard RoIs are picked by loss
-    with NMS de-duplication (:meth:`OnlineHardExampleSampler.mine`); only
-    they go through the trainable copy's forward and backward. All settings
-    live in ``train_cfg.rcnn.sampler``, which must be an
-    :class:`~mmdet_ohem.ohem.sampler.OnlineHardExampleSampler`; the result
-    equals that sampler's in a plain ``StandardRoIHead``, at one read-only
-    pass per batch instead of one per image.
+    A training step, :meth:`loss`, reads as the paper's figure 2: gather
+    every candidate RoI of every image; a read-only copy of the RoI network
+    (the same weights, no autograd graph) scores them all in one batched,
+    chunked pass and picks the hard ones by loss with NMS de-duplication
+    (:meth:`OnlineHardExampleSampler.mine`); only they go through the
+    trainable copy's forward and backward. All settings live in
+    ``train_cfg.rcnn.sampler``, which must be an ``OnlineHardExampleSampler``;
+    the result equals that sampler's in a plain ``StandardRoIHead``, at one
+    read-only pass per batch instead of one per image.
 
     Mask heads are not supported: the paper mines RoIs for the box head.
     """
@@ -41,9 +40,6 @@ class OHEMRoIHead(StandardRoIHead):
         if self.with_mask:
             raise ValueError('OHEMRoIHead mines RoIs for the box head only; '
                              'a mask head is not supported')
-        if self.with_bbox:
-            self.bbox_roi_extractor.register_forward_pre_hook(
-                _pool_bfloat16_in_fp32)
 
     def init_assigner_sampler(self) -> None:
         """Build the assigner and check that the sampler is OHEM's."""
@@ -73,7 +69,7 @@ class OHEMRoIHead(StandardRoIHead):
                                             batch_data_samples)
         names = [s.metainfo.get('img_path') for s in batch_data_samples]
         # the read-only copy: score every candidate, keep the hard ones
-        hard = self.bbox_sampler.mine(self, x, candidates, img_names=names)
+        hard = self.bbox_sampler.mine(x, candidates, img_names=names)
         # the trainable copy: forward and backward of the hard RoIs only
         return self.bbox_loss(x, hard)['loss_bbox']
 
@@ -91,18 +87,6 @@ class OHEMRoIHead(StandardRoIHead):
             results.priors = results.pop('bboxes')
             assign = self.bbox_assigner.assign(results, gt, gt_ignore)
             candidates.append(
-                self.bbox_sampler.candidates(assign, results, gt))
+                CandidateRoIs(assign, results, gt,
+                              self.bbox_sampler.add_gt_as_proposals))
         return candidates
-
-
-def _pool_bfloat16_in_fp32(extractor, args: tuple) -> tuple:
-    """Give the RoI extractor fp32 features where they are bfloat16.
-
-    mmcv's RoIAlign and RoIPool kernels (CPU and CUDA) have no bfloat16
-    version, so bf16 autocast (``--amp`` with ``dtype='bfloat16'``) would
-    fail there; the box head after them still runs in bf16.
-    """
-    feats, *rest = args
-    if any(f.dtype == torch.bfloat16 for f in feats):
-        feats = tuple(f.float() for f in feats)
-    return (feats, *rest)

@@ -1,8 +1,7 @@
-"""Proposals: the file formats (``formats``, ``npz``), the packed table and
-its checks (``table``), and the makers the tools run: Selective Search
-(``ssearch``), Fast R-CNN's legacy ``.mat`` files (``legacy``), RPN dumps
-(``rpn``), splits (``splits``) and recall (``recall``). Importing the
-package loads the formats only."""
+"""Proposal files as the datasets read them: the file formats
+(``formats``, ``npz``) and the packed table and its checks (``table``).
+The makers (Selective Search, RPN dumps, recall) are the tools' library,
+:mod:`mmdet_ohem.workbench.proposals`."""
 from .formats import (load_proposals, open_proposals, proposal_file_name,
                       proposal_key, save_proposals)
 

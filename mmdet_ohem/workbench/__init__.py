@@ -1,7 +1,8 @@
 """The libraries of the tools in ``tools/``: synthetic data, the
-benchmark, results tables, suites of runs, curves and pictures.
+benchmark, the proposal makers, the dataset scan, the weight converter,
+experiments, results tables, curves and pictures.
 
 Never imported by the plugin (``import mmdet_ohem``, which every config
 runs through ``custom_imports``): import the module you need, e.g.
-``from mmdet_ohem.workbench import benchmark``.
+``from mmdet_ohem.workbench.benchmark import run``.
 """

@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 import yaml
 
 # The manifest of the installed package (configs/manifest.yml in a clone).
@@ -291,38 +290,3 @@ def class_ap_table(runs: Sequence[Tuple[str, RunResult]]) -> str:
     rows = [[c] + [_fmt(run.class_aps.get(c)) for _, run in runs]
             for c in classes]
     return _markdown(['class'] + [label for label, _ in runs], rows)
-
-
-def method_table(methods: Sequence[Tuple[str, Sequence[RunResult]]],
-                 metric: str = 'pascal_voc/mAP') -> str:
-    """Markdown: one row per method over its runs (one per seed): the
-    mean ± sample std of ``metric``, each run's value in seed order, each
-    class's mean AP and the mean s/iter (the table of ``make demo``).
-
-    Raises:
-        ValueError: A run has no ``metric``.
-    """
-    classes = []
-    for _, runs in methods:
-        for run in runs:
-            classes += [c for c in run.class_aps if c not in classes]
-    rows = []
-    for label, runs in methods:
-        values = []
-        for run in runs:
-            if metric not in (run.metrics or {}):
-                raise ValueError(f'{run.work_dir}: no {metric} in its test')
-            values.append(run.metrics[metric])
-        spread = f' ± {100 * np.std(values, ddof=1):.1f}' \
-            if len(values) > 1 else ''
-        speeds = [r.sec_per_iter for r in runs if r.sec_per_iter is not None]
-        rows.append([
-            label,
-            len(runs), f'{100 * np.mean(values):.1f}{spread}', ', '.join(
-                _fmt(v) for v in values)
-        ] + [
-            _fmt(np.mean([r.class_aps[c] for r in runs if c in r.class_aps]))
-            for c in classes
-        ] + [f'{np.mean(speeds):.3f}' if speeds else ''])
-    return _markdown(['method', 'seeds', 'mAP (mean ± std)', 'per seed'] +
-                     list(classes) + ['s/iter'], rows)

@@ -14,7 +14,7 @@ from tiny import REPO
 
 from mmdet_ohem.workbench.synthetic import make_voc_dataset
 
-sys.path.insert(0, osp.join(REPO, 'tools'))
+sys.path.insert(0, osp.join(REPO, 'dev'))
 from make_config_shims import expected_shims  # noqa: E402
 
 BIN = osp.dirname(sys.executable)
@@ -42,10 +42,10 @@ def test_config_shims_are_up_to_date():
     present = glob.glob(
         osp.join(REPO, 'mmdet_ohem/configs/**/*.py'), recursive=True)
     assert sorted(present) == sorted(expected), \
-        'run python tools/make_config_shims.py'
+        'run python dev/make_config_shims.py'
     for path, text in expected.items():
         with open(path) as f:
-            assert f.read() == text, f'{path}: run tools/make_config_shims.py'
+            assert f.read() == text, f'{path}: run dev/make_config_shims.py'
 
 
 @pytest.fixture(scope='module')
@@ -106,12 +106,18 @@ def test_downstream_config_inherits_through_read_base(installed_wheel,
 
 def test_wheel_ships_the_tools_and_the_manifest(installed_wheel, tmp_path):
     """`mim run mmdet_ohem <tool>` and results_table's default manifest
-    need them in the installed package, not in a clone."""
+    need them in the installed package, not in a clone; the developer
+    scripts (dev/: install, GPU check, shims) stay out of it."""
     tools = osp.join(installed_wheel, 'mmdet_ohem', '.mim', 'tools')
+    shipped = sorted(os.listdir(tools))
+    assert shipped == sorted(
+        name for name in os.listdir(osp.join(REPO, 'tools'))
+        if name.endswith(('.py', '.sh')))
     for name in ('selective_search.py', 'check_dataset.py',
                  'proposal_recall.py', 'results_table.py',
-                 'show_hard_examples.py', 'gpu_check.sh'):
-        assert osp.isfile(osp.join(tools, name)), name
+                 'show_hard_examples.py'):
+        assert name in shipped
+    assert not set(shipped) & set(os.listdir(osp.join(REPO, 'dev')))
     env = dict(os.environ, PYTHONPATH=installed_wheel)
     out = run([
         sys.executable,

@@ -1,7 +1,9 @@
 """README, "Your own data", run as it stands: its config and its commands,
 from a project folder of a user's, on generated data with the user's class
-names, up to `mim test`'s mAP line."""
+names, in PNG and in mixed PNG/JPEG as real exports have them, up to `mim
+test`'s mAP line."""
 import glob
+import json
 import os
 import os.path as osp
 import re
@@ -12,6 +14,7 @@ import sys
 
 import pytest
 from readme import readme_block
+from voc_files import to_png
 
 from mmdet_ohem.workbench.results import read_run
 from mmdet_ohem.workbench.synthetic import make_voc_dataset
@@ -21,8 +24,9 @@ LABELS = dict(
     square='RBC', disc='WBC', triangle='Platelets', cross='RBC', ring='WBC')
 
 
-def make_cells(root):
-    """A VOC-layout folder without a year, labelled with LABELS."""
+def make_cells(root, images):
+    """A VOC-layout folder without a year, labelled with LABELS, its
+    images all PNG or every other one (``images``: 'png', 'mixed')."""
     gen = osp.join(root, 'gen')
     make_voc_dataset(gen, num_trainval=8, num_test=4, img_size=(96, 128))
     cells = osp.join(root, 'data', 'cells')
@@ -36,12 +40,17 @@ def make_cells(root):
                                 f"<name>{label}</name>")
         with open(xml, 'w') as f:
             f.write(text)
+    ids = sorted(
+        osp.splitext(name)[0]
+        for name in os.listdir(osp.join(cells, 'JPEGImages')))
+    for img_id in ids[::1 if images == 'png' else 2]:
+        to_png(cells, img_id)
 
 
-@pytest.fixture(scope='module')
-def project(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('my_project'))
-    make_cells(root)
+@pytest.fixture(scope='module', params=['png', 'mixed'])
+def project(request, tmp_path_factory):
+    root = str(tmp_path_factory.mktemp(f'my_project_{request.param}'))
+    make_cells(root, request.param)
     with open(osp.join(root, 'cells_ohem.py'), 'w') as f:
         f.write(readme_block('own-data-config'))
     return root
@@ -71,9 +80,15 @@ def test_readme_own_data_runs_as_written(project):
             text=True)
         assert proc.returncode == 0, f'{argv}:\n{proc.stdout[-4000:]}'
         outputs.append(proc.stdout)
-    assert [argv[:2] for argv in commands()
-            ] == [['mim', 'run']] * 3 + [['mim', 'train'], ['mim', 'test']]
-    ss_out, check_out, test_out = outputs[0], outputs[2], outputs[4]
+    assert [argv[:2] for argv in commands()] == [
+        ['mmdet-ohem', 'convert_weights'],
+        ['mmdet-ohem', 'selective_search'],
+        ['mmdet-ohem', 'selective_search'],
+        ['mmdet-ohem', 'check_dataset'],
+        ['mim', 'train'],
+        ['mim', 'test'],
+    ]
+    ss_out, check_out, test_out = outputs[1], outputs[3], outputs[5]
     assert ("In a config with data_root='data/cells': "
             "proposal_file='proposals/ss_trainval.npz'") in ss_out
     assert '| train | images (' in check_out and 'No errors.' in check_out
@@ -85,6 +100,12 @@ def test_readme_own_data_runs_as_written(project):
     run = read_run(osp.join(project, 'work_dirs', 'cells_ohem'))
     assert run.checkpoint == 'work_dirs/cells_ohem/iter_20.pth'
     assert run.scores_final and 'pascal_voc/mAP' in run.metrics
+    # the test mAP along training, with its wall-clock
+    with open(
+            osp.join(project, 'work_dirs', 'cells_ohem',
+                     'eval_curve.jsonl')) as f:
+        (record, ) = [json.loads(line) for line in f]
+    assert record['iter'] == 20 and record['train_seconds'] > 0
 
 
 def test_max_iters_carries_into_schedule_and_checkpoints(project):
@@ -102,6 +123,12 @@ def test_max_iters_carries_into_schedule_and_checkpoints(project):
         assert dataset.metainfo.classes == ('RBC', 'WBC', 'Platelets')
         steps = {step.type: step for step in dataset.pipeline}
         resize = steps['ProposalBroadcaster'].transforms[0]
-        assert resize.type == 'Resize' and resize.scale == (1000, 600)
+        assert resize.type == 'Resize' and resize.scale == (640, 480)
         assert steps['LoadProposals'].num_max_proposals == 2000
-    assert cfg.val_dataloader is None  # the demo's: mim test scores it
+    # validation is the test split (not BCCD's, which the base config had)
+    assert cfg.val_dataloader == cfg.test_dataloader
+    assert cfg.train_cfg.val_interval == 500
+    assert cfg.custom_hooks[-1].type == 'EvalCurveHook'
+    assert cfg.model.init_cfg.checkpoint == \
+        'checkpoints/mobilenet_v2_fast_rcnn_init.pth'
+    assert cfg.model.backbone.type == 'MobileNetV2Trunk'

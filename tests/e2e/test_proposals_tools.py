@@ -1,6 +1,6 @@
 """The proposal tools on generated data: Selective Search (inside the
 image, deterministic, resumable), legacy .mat conversion, recall, RPN
-dump and the memory benchmark."""
+dump, and the memory benchmark of dev/bench_proposal_memory.py."""
 import importlib.util
 import os
 import os.path as osp
@@ -16,11 +16,12 @@ from mmengine.config import Config
 from tiny import REPO
 
 from mmdet_ohem.errors import DataFileError, MissingDataError
-from mmdet_ohem.proposals import load_proposals, ssearch
-from mmdet_ohem.proposals.legacy import convert_ss_mat
-from mmdet_ohem.proposals.splits import voc_split
-from mmdet_ohem.proposals.ssearch import (generate_selective_search,
-                                          selective_search)
+from mmdet_ohem.proposals import load_proposals
+from mmdet_ohem.workbench.proposals import ssearch
+from mmdet_ohem.workbench.proposals.legacy import convert_ss_mat
+from mmdet_ohem.workbench.proposals.splits import voc_split
+from mmdet_ohem.workbench.proposals.ssearch import (generate_selective_search,
+                                                    selective_search)
 from mmdet_ohem.workbench.synthetic import CLASSES, make_voc_dataset
 
 # Selective Search on the generated images as they are (no resize to
@@ -28,10 +29,10 @@ from mmdet_ohem.workbench.synthetic import CLASSES, make_voc_dataset
 FAST = ['--resize-width', '0', '--min-box-size', '2']
 
 
-def tool(name):
-    """Import tools/<name>.py as a module."""
+def tool(name, folder='tools'):
+    """Import <folder>/<name>.py as a module."""
     spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', f'{name}.py'))
+        name, osp.join(REPO, folder, f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -244,7 +245,7 @@ def test_recall_per_class_with_the_splits_own_labels(voc_root, tmp_path,
 
 
 def test_recall_of_hand_made_boxes():
-    from mmdet_ohem.proposals.recall import proposal_recall
+    from mmdet_ohem.workbench.proposals.recall import proposal_recall
     gts = [np.array([[0, 0, 10, 10], [20, 20, 40, 40]], np.float32)]
     proposals = [
         np.array([[0, 0, 10, 10], [50, 50, 60, 60], [20, 20, 42, 42]],
@@ -323,7 +324,7 @@ def test_dump_rpn_proposals(voc_root, tmp_path):
 
 
 def test_memory_benchmark_runs(tmp_path, capsys):
-    tool('bench_proposal_memory').main([
+    tool('bench_proposal_memory', 'dev').main([
         '--num-images', '40', '--num-boxes', '10', '--workers', '2',
         '--work-dir',
         str(tmp_path), '--cases', 'ours-npz'

@@ -6,6 +6,7 @@ can neither make it infinite nor tie RoIs that differ.
 import pytest
 import torch
 import torch.nn.functional as F
+from mmdet.registry import MODELS
 from mmengine.optim.optimizer import amp_optimizer_wrapper
 from mmengine.runner import Runner
 from tiny_runs import OHEM_STATS, RecordHook, demo_cfg
@@ -95,3 +96,50 @@ def test_amp_optim_wrapper_trains_ohem_head(dtype, data_root, tmp_path,
     assert all(torch.isfinite(torch.tensor(list(record.losses.values()))))
     assert sorted(record.stats[ITERS]) == sorted(OHEM_STATS)
     assert record.stats[ITERS]['ohem_num_hard'] > 0
+
+
+def test_fp32_pool_extractor_pools_bf16_features():
+    # mmcv's RoIAlign has no bf16 kernel, so bf16 autocast fails there
+    cfg = dict(
+        roi_layer=dict(type='RoIAlign', output_size=2, sampling_ratio=2),
+        out_channels=3,
+        featmap_strides=[1])
+    plain = MODELS.build(dict(cfg, type='SingleRoIExtractor'))
+    fp32_pool = MODELS.build(dict(cfg, type='FP32PoolRoIExtractor'))
+    # every cell holds its x: a bin's average is that of its samples' x
+    feats = (torch.arange(8.).expand(1, 3, 8, 8).bfloat16(), )
+    rois = torch.tensor([[0., 1., 1., 5., 5.]])
+    with pytest.raises(NotImplementedError, match='BFloat16'):
+        plain(feats, rois)
+    pooled = fp32_pool(feats, rois)
+    # (aligned) bin x ranges [0.5, 2.5) and [2.5, 4.5), 2 samples each
+    torch.testing.assert_close(
+        pooled,
+        torch.tensor([[1.5, 3.5], [1.5, 3.5]]).expand(1, 3, 2, 2))
+    torch.testing.assert_close(
+        fp32_pool((feats[0].float(), ), rois), pooled, rtol=0, atol=0)
+
+
+def test_amp_optim_wrapper_trains_the_baseline_in_bf16(data_root, tmp_path,
+                                                       monkeypatch):
+    """The configs' FP32PoolRoIExtractor serves any RoI head: the demo's
+    Fast R-CNN baseline (StandardRoIHead) trains in bf16 too."""
+    if not torch.cuda.is_available():
+        monkeypatch.setattr(amp_optimizer_wrapper, 'is_cuda_available',
+                            lambda: True)
+    cfg = demo_cfg(
+        'baseline', data_root, tmp_path, ITERS, **{
+            'optim_wrapper.type': 'AmpOptimWrapper',
+            'optim_wrapper.loss_scale': 'dynamic',
+            'optim_wrapper.dtype': 'bfloat16',
+        })
+    runner = Runner.from_cfg(cfg)
+    record = RecordHook()
+    runner.register_hook(record)
+    head_dtypes = []
+    runner.model.roi_head.bbox_head.register_forward_hook(
+        lambda module, args, out: head_dtypes.append(out[0].dtype))
+    runner.train()
+    assert set(head_dtypes) == {torch.bfloat16}
+    assert len(record.losses) == ITERS
+    assert all(torch.isfinite(torch.tensor(list(record.losses.values()))))

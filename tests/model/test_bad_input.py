@@ -119,6 +119,20 @@ def test_unknown_config_keys_are_listed():
         NonFiniteLossHook(action='ignore')
 
 
+def test_roi_loss_error_formats_what_its_caller_gives():
+    # a message hub at another iteration: the error must not read it
+    MessageHub.get_instance('test_roi_loss_error').update_info('iter', 41)
+    err = NonFiniteRoILossError({1: (3, 40)}, ['a.jpg', 'b.jpg'], 6)
+    assert str(err).startswith(
+        'OHEM read-only pass produced non-finite RoI losses at iteration 7, '
+        "so no hard example can be chosen (image 'b.jpg': 3 of 40 RoIs). ")
+    err = NonFiniteRoILossError({0: (1, 5), 2: (5, 5)})
+    assert str(err).startswith(
+        'OHEM read-only pass produced non-finite RoI losses, so no hard '
+        'example can be chosen (image 0 of the batch: 1 of 5 RoIs; image 2 '
+        'of the batch: 5 of 5 RoIs). ')
+
+
 class PoisonHook(Hook):
     """Makes the classifier's bias NaN for iteration ``at`` (1-based) and
     remembers the weights, optimizer state and last checkpoint before it."""

@@ -14,10 +14,10 @@ from mmengine.optim import build_optim_wrapper
 from tiny import REPO
 
 from mmdet_ohem.datasets import checks
-from mmdet_ohem.models.convert import (convert_state_dict, load_source_weights,
-                                       packaged_source)
-from mmdet_ohem.proposals.splits import voc_split
-from mmdet_ohem.proposals.ssearch import generate_selective_search
+from mmdet_ohem.workbench.convert import (convert_state_dict,
+                                          load_source_weights, packaged_source)
+from mmdet_ohem.workbench.proposals.splits import voc_split
+from mmdet_ohem.workbench.proposals.ssearch import generate_selective_search
 
 BCCD = osp.join(REPO, 'tests/data/bccd')
 CONFIGS = {

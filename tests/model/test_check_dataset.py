@@ -9,8 +9,8 @@ import pytest
 from tiny import REPO
 
 from mmdet_ohem.errors import DataFileError
-from mmdet_ohem.proposals.splits import voc_split
-from mmdet_ohem.proposals.ssearch import generate_selective_search
+from mmdet_ohem.workbench.proposals.splits import voc_split
+from mmdet_ohem.workbench.proposals.ssearch import generate_selective_search
 from mmdet_ohem.workbench.synthetic import CLASSES, make_voc_dataset
 
 sys.path.insert(0, osp.join(REPO, 'tools'))

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from mmdet_ohem.workbench.benchmark import VariantRunner
+from mmdet_ohem.workbench.benchmark.variants import VariantRunner
 
 pytestmark = [
     pytest.mark.cuda,

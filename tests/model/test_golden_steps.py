@@ -3,7 +3,8 @@
 Locks the hard-RoI indices of each step and the loss of each step, so
 that a change meant to leave behaviour alone (a refactor) can show that it
 did. A change that alters the training on purpose regenerates the file
-with ``python tests/test_golden_steps.py`` and says why in its commit.
+with ``PYTHONPATH=tests python tests/model/test_golden_steps.py`` and says
+why in its commit.
 """
 import copy
 import json

@@ -11,8 +11,8 @@ from mmdet.models.backbones import MobileNetV2
 from tiny import REPO
 
 from mmdet_ohem.models import MobileNetV2Trunk
-from mmdet_ohem.models.convert import (check_sha256, convert_state_dict,
-                                       load_source_weights, packaged_source)
+from mmdet_ohem.workbench.convert import (check_sha256, convert_state_dict,
+                                          load_source_weights, packaged_source)
 
 
 class Reference(nn.Module):

@@ -14,7 +14,7 @@ from mmdet.registry import DATASETS
 from mmdet_ohem.datasets import mixin as proposals_module
 from mmdet_ohem.errors import DataFileError, MissingDataError
 from mmdet_ohem.proposals import load_proposals, save_proposals
-from mmdet_ohem.proposals.splits import coco_split, voc_split
+from mmdet_ohem.workbench.proposals.splits import coco_split, voc_split
 from mmdet_ohem.workbench.synthetic import CLASSES, make_voc_dataset
 
 PIPELINE = [dict(type='LoadProposals', num_max_proposals=2000)]
@@ -168,7 +168,7 @@ def test_missing_data_is_one_error_with_paths_and_hints(tmp_path):
         assert f'{what}: {tmp_path}/VOCdevkit/{path}' in message or (
             f'{what}: {tmp_path}/{path}' in message), what
     assert 'README, section "Data"' in message
-    assert ('python tools/selective_search.py voc --data-root '
+    assert ('mmdet-ohem selective_search voc --data-root '
             f'{tmp_path} --year 2007 --voc-dir VOCdevkit/VOC2007 --split '
             'trainval') in message
     assert isinstance(error.value, FileNotFoundError)
@@ -179,7 +179,7 @@ def test_only_the_proposal_file_missing(voc_root):
         DATASETS.build(voc_cfg(voc_root, proposal_file='proposals/no.npz'))
     assert str(error.value).count('\n- ') == 1  # only that one
     assert 'proposal file: ' in str(error.value)
-    assert 'tools/convert_ss_mat.py' in str(error.value)
+    assert 'mmdet-ohem convert_ss_mat' in str(error.value)
 
 
 def write_xml(root, img_id, body):

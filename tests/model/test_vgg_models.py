@@ -10,7 +10,7 @@ from mmengine.config import Config
 from tiny import REPO
 
 from mmdet_ohem.engine.checkpoint import save_checkpoint_safely
-from mmdet_ohem.models import convert_state_dict
+from mmdet_ohem.workbench.convert import convert_state_dict
 
 VGG16_CONFIG = osp.join(REPO, 'configs/fast_rcnn_vgg16_ohem_voc.py')
 CNN_M_CONFIG = osp.join(REPO, 'configs/fast_rcnn_vgg_cnn_m_1024_voc.py')
@@ -83,7 +83,7 @@ def test_missing_pretrained_weights_say_how_to_make_them(tmp_path):
     with pytest.raises(FileNotFoundError) as err:
         model.init_weights()
     assert 'vgg16_fast_rcnn_init.pth does not exist' in str(err.value)
-    assert 'tools/convert_weights.py' in str(err.value)
+    assert 'mmdet-ohem convert_weights --arch vgg16' in str(err.value)
 
 
 def test_vgg_cnn_m_1024_conversion_and_shapes():

@@ -109,18 +109,6 @@ def trained(tmp_path_factory):
         runner.message_hub.log_scalars)
 
 
-@pytest.fixture
-def legacy_checkpoint(trained, tmp_path, monkeypatch):
-    """The checkpoint as mmengine's own ``__getstate__`` pickles it."""
-    checkpoint = torch.load(trained[0], weights_only=True)
-    path = tmp_path / 'legacy.pth'
-    with monkeypatch.context() as patch:
-        patch.delitem(copyreg.dispatch_table, HistoryBuffer)
-        torch.save(checkpoint, path)
-    assert 'builtins.getattr' in get_unsafe_globals_in_checkpoint(path)
-    return path
-
-
 def test_register_is_idempotent():
     register_safe_checkpoints()
     register_safe_checkpoints()
@@ -174,7 +162,7 @@ def test_foreign_global_is_refused_without_running(tmp_path):
     message = str(err.value)
     assert str(path) in message
     assert f'{os.system.__module__}.system' in message
-    assert 'trust_checkpoint.py' in message and '--trust' in message
+    assert 'mmdet-ohem trust_checkpoint' in message and '--trust' in message
     assert not marker.exists()
 
 
@@ -191,22 +179,97 @@ def run_tool(*args):
         env=env)
 
 
-@pytest.mark.slow
-def test_legacy_checkpoint_needs_trust(legacy_checkpoint, trained, tmp_path):
+VANILLA = """
+import sys, torch
+from mmengine.logging import MessageHub
+hub = MessageHub.get_instance('vanilla')
+hub.update_scalar('train/loss', 1.5)
+hub.update_scalar('train/loss', 0.5)
+hub.update_info('iter', 3)
+torch.save(dict(state_dict=dict(w=torch.ones(2)), message_hub=hub.state_dict(),
+                meta=dict(iter=3)), sys.argv[1])
+assert not [m for m in sys.modules if m.startswith('mmdet_ohem')]
+"""
+
+
+def test_plain_mmengine_checkpoint_loads_safely(tmp_path):
+    """Written by a process that never imported this package: its
+    HistoryBuffers pickle their statistics as getattr(HistoryBuffer, ...);
+    exactly that shape loads, through the loader ``mim test`` uses."""
+    path = tmp_path / 'vanilla.pth'
+    subprocess.run([sys.executable, '-c', VANILLA, str(path)], check=True)
+    assert 'builtins.getattr' in get_unsafe_globals_in_checkpoint(path)
+    register_safe_checkpoints()
+    checkpoint = CheckpointLoader.load_checkpoint(str(path), 'cpu')
+    loss = checkpoint['message_hub']['log_scalars']['train/loss']
+    assert isinstance(loss, HistoryBuffer)
+    assert (loss.current(), loss.mean()) == (0.5, 1.0)
+    assert checkpoint['state_dict']['w'].tolist() == [1., 1.]
+
+
+class GetAttr:
+    """Pickles as ``getattr(obj, name)``, called on load."""
+
+    def __init__(self, obj, name):
+        self.obj, self.name = obj, name
+
+    def __reduce__(self):
+        return getattr, (self.obj, self.name)
+
+
+@pytest.mark.parametrize('obj, name', [(HistoryBuffer, 'update'),
+                                       (HistoryBuffer, '__init__'),
+                                       (np.ndarray, 'tofile'),
+                                       (torch.Tensor, 'numpy')])
+def test_other_getattr_is_refused(obj, name, tmp_path):
+    """Any other getattr, even on HistoryBuffer, is code: refused."""
+    register_safe_checkpoints()
+    path = tmp_path / 'getattr.pth'
+    torch.save(dict(state_dict={}, meta=dict(x=GetAttr(obj, name))), path)
     with pytest.raises(UnsafeCheckpointError, match='builtins.getattr'):
-        _load_checkpoint(str(legacy_checkpoint))
+        CheckpointLoader.load_checkpoint(str(path), 'cpu')
+
+
+def test_plain_mmengine_checkpoint_with_code_is_refused(tmp_path):
+    """The HistoryBuffer shape does not let other code in beside it."""
+    register_safe_checkpoints()
+    path = tmp_path / 'vanilla.pth'
+    subprocess.run([sys.executable, '-c', VANILLA, str(path)], check=True)
+    checkpoint = torch.load(path, weights_only=False)
+    marker = tmp_path / 'pwned'
+    checkpoint['meta']['x'] = Pwn(marker)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delitem(copyreg.dispatch_table, HistoryBuffer)
+        torch.save(checkpoint, path)
+    with pytest.raises(UnsafeCheckpointError, match='system'):
+        CheckpointLoader.load_checkpoint(str(path), 'cpu')
+    assert not marker.exists()
+
+
+@pytest.mark.slow
+def test_other_foreign_checkpoint_needs_trust(trained, tmp_path):
+    """A global no allowlist knows: refused; the trust tool converts it
+    (refusing without --trust) into a file that loads."""
+    checkpoint = torch.load(trained[0], weights_only=True)
+    checkpoint['meta']['x'] = np.array(['a', 'b'])  # a string array
+    legacy = tmp_path / 'legacy.pth'
+    torch.save(checkpoint, legacy)
+    with pytest.raises(UnsafeCheckpointError):
+        _load_checkpoint(str(legacy))
 
     out = tmp_path / 'converted.pth'
-    result = run_tool(legacy_checkpoint, out)
+    result = run_tool(legacy, out)
     assert result.returncode != 0
     assert '--trust' in result.stderr
     assert not out.exists()
 
-    result = run_tool(legacy_checkpoint, out, '--trust')
+    result = run_tool(legacy, out, '--trust')
     assert result.returncode == 0, result.stderr
     assert get_unsafe_globals_in_checkpoint(out) == []
-    hub = _load_checkpoint(str(out))['message_hub']
-    assert buffer_contents(hub['log_scalars']) == trained[1]
+    converted = _load_checkpoint(str(out))
+    assert converted['meta']['x'] == ['a', 'b']
+    assert buffer_contents(
+        converted['message_hub']['log_scalars']) == trained[1]
 
 
 def test_failed_conversion_writes_nothing(trained, tmp_path):

@@ -1,5 +1,5 @@
 """FLOP counting of the benchmark's floor."""
-from mmdet_ohem.workbench.flops import train_flops
+from mmdet_ohem.workbench.benchmark.flops import train_flops
 
 
 def test_frozen_layers_cost_their_forward_only():

@@ -7,9 +7,9 @@ import sys
 import pytest
 from tiny import REPO
 
+from mmdet_ohem.workbench.experiment import mim_commands, plan_suite
 from mmdet_ohem.workbench.results import (load_manifest, manifest_tables,
                                           read_run)
-from mmdet_ohem.workbench.suite import mim_commands, plan_suite
 
 MANIFEST = """\
 tables:
@@ -190,35 +190,3 @@ def test_suite_plan_resumes_where_it_stopped(tmp_path):
         '--gpus-per-node', '8', '--partition', 'gpu', '--yes'
     ]
     assert '{checkpoint}' in test
-
-
-def test_method_table_over_seeds():
-    """make demo's table: mean ± sample std over the seeds, each seed's
-    value, per-class means, mean s/iter."""
-    from mmdet_ohem.workbench.results import RunResult, method_table
-
-    def run(m, car, dog, speed):
-        return RunResult(
-            'w',
-            metrics={
-                'pascal_voc/mAP': m,
-                'pascal_voc/AP50_car': car,
-                'pascal_voc/AP50_dog': dog
-            },
-            sec_per_iter=speed)
-
-    table = method_table([
-        ('FRCN', [run(0.60, 0.7, 0.5, 0.1),
-                  run(0.64, 0.8, 0.48, 0.3)]),
-        ('OHEM', [run(0.5, 0.6, 0.4, 0.2)]),
-    ])
-    assert table.splitlines() == [
-        '| method | seeds | mAP (mean ± std) | per seed | car | dog | s/iter '
-        '|',
-        '|---|---|---|---|---|---|---|',
-        # std of (60, 64) with ddof 1: 2.83
-        '| FRCN | 2 | 62.0 ± 2.8 | 60.0, 64.0 | 75.0 | 49.0 | 0.200 |',
-        '| OHEM | 1 | 50.0 | 50.0 | 60.0 | 40.0 | 0.200 |',
-    ]
-    with pytest.raises(ValueError, match='no pascal_voc/mAP'):
-        method_table([('x', [RunResult('w', metrics={})])])

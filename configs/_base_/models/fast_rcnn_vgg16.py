@@ -27,7 +27,7 @@ model = dict(
     roi_head=dict(
         type='StandardRoIHead',
         bbox_roi_extractor=dict(
-            type='SingleRoIExtractor',
+            type='FP32PoolRoIExtractor',  # mmcv's RoI ops have no bf16
             roi_layer=dict(type='RoIPool', output_size=7),
             out_channels=512,
             featmap_strides=[16]),

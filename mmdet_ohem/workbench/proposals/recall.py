@@ -1,8 +1,15 @@
-"""Recall of proposals against ground truth boxes."""
-from typing import Dict, Sequence
+"""Recall of proposals against ground truth boxes, and of a proposal file
+on a split (``tools/proposal_recall.py``)."""
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmdet.evaluation.functional import bbox_overlaps
+from mmdet.registry import DATASETS
+from mmengine.registry import DefaultScope
+from mmengine.utils import ProgressBar
+
+from .splits import Split
 
 # IoU thresholds of average recall (AR), 0.5:0.05:0.95.
 RECALL_IOUS = tuple(np.round(np.arange(0.5, 0.951, 0.05), 2).tolist())
@@ -129,3 +136,99 @@ def plot_recall(out_file: str,
     fig.tight_layout()
     fig.savefig(out_file, dpi=100)
     plt.close(fig)
+
+
+def read_split(split: Split, proposal_file: str, classes: Sequence[str],
+               missing_proposals: str) -> Tuple[List, List, List]:
+    """Read a split as training reads it (proposals clipped, degenerate
+    ones dropped).
+
+    Returns:
+        tuple[list]: Per image, the (g, 4) boxes and (g, ) labels of the
+        objects of ``classes`` that are not ignored (difficult, crowd), and
+        the (k, 4) proposals, best first.
+    """
+    kwargs = dict(
+        proposal_file=osp.abspath(proposal_file),
+        missing_proposals=missing_proposals,
+        metainfo=dict(classes=tuple(classes)),
+        test_mode=True,
+        pipeline=[])
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        dataset = DATASETS.build(split.dataset_cfg(**kwargs))
+    gt_boxes, gt_labels, proposals = [], [], []
+    progress = ProgressBar(len(dataset))
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        kept = [i for i in info['instances'] if not i['ignore_flag']]
+        gt_boxes.append(
+            np.array([i['bbox'] for i in kept], np.float32).reshape(-1, 4))
+        gt_labels.append(np.array([i['bbox_label'] for i in kept], int))
+        proposals.append(info['proposals']['bboxes'])
+        progress.update()
+    progress.file.write('\n')
+    return gt_boxes, gt_labels, proposals
+
+
+def class_recall_table(gt_boxes: Sequence[np.ndarray],
+                       gt_labels: Sequence[np.ndarray],
+                       proposals: Sequence[np.ndarray], classes: Sequence[str],
+                       num: int) -> str:
+    """Markdown: each class's objects and recall of the top ``num``."""
+    rows = [
+        f'| class | objects | R@0.5 | R@0.7 | AR (top {num}) |',
+        '|---|---|---|---|---|'
+    ]
+    for label, name in enumerate(classes):
+        boxes = [b[lab == label] for b, lab in zip(gt_boxes, gt_labels)]
+        count = sum(map(len, boxes))
+        if not count:
+            rows.append(f'| {name} | 0 | | | |')
+            continue
+        recall = proposal_recall(boxes, proposals, [num])[0]
+        ious = np.round(RECALL_IOUS, 2).tolist()
+        rows.append(f'| {name} | {count} | {recall[ious.index(0.5)]:.3f} | '
+                    f'{recall[ious.index(0.7)]:.3f} | {recall.mean():.3f} |')
+    return '\n'.join(rows)
+
+
+def file_recall(split: Split,
+                proposal_file: str,
+                classes: Sequence[str],
+                nums: Sequence[int] = TABLE_NUMS,
+                missing_proposals: str = 'error') -> Optional[tuple]:
+    """Recall of one proposal file on a split.
+
+    Args:
+        split (Split): The images and their annotations.
+        proposal_file (str): The proposals.
+        classes (Sequence[str]): The objects to find.
+        nums (Sequence[int]): Numbers of top proposals in the tables.
+        missing_proposals (str): ``'error'`` or ``'skip'`` images without
+            proposals.
+
+    Returns:
+        tuple | None: The report (a summary line, :func:`recall_table` of
+        ``nums``, :func:`class_recall_table` at the largest of them) and
+        the curve for :func:`plot_recall` (``(nums, recalls)`` at up to 60
+        log-spaced numbers of proposals); None if the split has no object
+        of ``classes`` to find.
+    """
+    gt_boxes, gt_labels, proposals = read_split(split, proposal_file, classes,
+                                                missing_proposals)
+    num_objects = sum(map(len, gt_boxes))
+    if not num_objects:
+        return None
+    report = '\n'.join([
+        f'{proposal_file} on {split.name}: {len(gt_boxes)} images, '
+        f'{num_objects} objects, '
+        f'{np.mean([len(p) for p in proposals]):.0f} proposals per image',
+        recall_table(proposal_recall(gt_boxes, proposals, nums), nums),
+        class_recall_table(gt_boxes, gt_labels, proposals, classes, max(nums))
+    ])
+    most = max(max(len(p) for p in proposals), 1)
+    curve_nums = np.unique(
+        np.round(np.logspace(0, np.log10(most), 60)).astype(int))
+    return report, (curve_nums,
+                    proposal_recall(gt_boxes, proposals, curve_nums,
+                                    RECALL_IOUS))

@@ -1,11 +1,11 @@
 """Scan whole dataset splits before training: ``tools/check_dataset.py``.
 
 Each split is built as training builds it, so the same checks run
-(:class:`AnnotationCheck`, proposal loading), but lenient, to collect every
-finding instead of stopping at the first: objects with unknown labels and
-images without proposals are counted, and each error is reported in one
-table. On top of what loading checks, every image is decoded completely and
-its size compared with the annotation's.
+(:class:`~mmdet_ohem.datasets.checks.AnnotationCheck`, proposal loading),
+but lenient, to collect every finding instead of stopping at the first:
+objects with unknown labels and images without proposals are counted, and
+each error is reported in one table. On top of what loading checks, every
+image is decoded completely and its size compared with the annotation's.
 """
 import copy
 import json
@@ -17,8 +17,9 @@ from typing import Iterator, List, Tuple
 from mmdet.registry import DATASETS
 from mmengine.utils import ProgressBar
 
+from ..datasets.checks import MAX_NAMES
 from ..errors import DataFileError, MissingDataError
-from .checks import MAX_NAMES, read_image
+from ..fileio import read_image
 
 ERROR, WARNING, OK = 'error', 'warning', 'ok'
 
@@ -80,10 +81,11 @@ def dataset_cfgs(cfg) -> Iterator[Tuple[str, dict]]:
 
 
 def split_labels(split) -> Tuple[str, ...]:
-    """Return the labels of a :class:`~mmdet_ohem.proposals.splits.Split`:
-    a COCO file's category names in its order, or the sorted object
-    names of a VOC split's annotations (unreadable ones left to
-    :func:`scan_dataset` to report)."""
+    """Return the labels of a split
+    (:class:`~mmdet_ohem.workbench.proposals.splits.Split`): a COCO file's
+    category names in its order, or the sorted object names of a VOC
+    split's annotations (unreadable ones left to :func:`scan_dataset` to
+    report)."""
     if split.dataset == 'coco':
         with open(osp.join(split.data_root, split.ann_file)) as f:
             return tuple(c['name'] for c in json.load(f)['categories'])

@@ -1,13 +1,12 @@
-"""Plan the runs of a manifest's tables: which configs still need training
-or testing, and the ``mim`` commands that do it, resumably."""
+"""The runs of a manifest's tables: which configs still need training or
+testing, the ``mim`` commands that do it, resumably, and running them."""
 import os.path as osp
-import re
+import subprocess
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
-from mmengine.config import Config
-
-from .results import config_stem, read_run
+from ..results import config_stem, read_run
+from .runs import final_checkpoint, mim_path
 
 STATES = ('done', 'test', 'train')
 
@@ -27,25 +26,6 @@ class SuiteRun:
     work_dir: str
     state: str
     checkpoint: Optional[str] = None
-
-
-def final_checkpoint(config: str, work_dir: str) -> Optional[str]:
-    """The checkpoint of the last iteration (or epoch) of ``config`` in
-    ``work_dir``, if training got there; mmengine names the latest in
-    ``<work_dir>/last_checkpoint``."""
-    marker = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(marker):
-        return None
-    with open(marker) as f:
-        checkpoint = f.read().strip()
-    match = re.search(r'(iter|epoch)_(\d+)\.pth$', checkpoint)
-    if not match or not osp.isfile(checkpoint):
-        return None
-    train_cfg = Config.fromfile(config).train_cfg
-    unit = 'iters' if match.group(1) == 'iter' else 'epochs'
-    if int(match.group(2)) != train_cfg.get(f'max_{unit}'):
-        return None
-    return checkpoint
 
 
 def plan_suite(manifest: dict,
@@ -114,3 +94,38 @@ def mim_commands(run: SuiteRun,
         or '{checkpoint}', '--work-dir', run.work_dir, *dist
     ])
     return commands
+
+
+def run_suite(runs: Sequence[SuiteRun],
+              dry_run: bool = False,
+              keep_going: bool = False,
+              **launch) -> List[str]:
+    """Run each run's :func:`mim_commands` (``launch``: their launcher
+    options), printing each state and command; return the configs that
+    failed. Stops at the first failure unless ``keep_going``; a dry run
+    prints and runs nothing."""
+    failed = []
+    for run in runs:
+        print(f'[{run.state}] {run.config} -> {run.work_dir}', flush=True)
+        for cmd in mim_commands(run, **launch):
+            if cmd[1] == 'test' and run.checkpoint is None and not dry_run:
+                run.checkpoint = final_checkpoint(run.config, run.work_dir)
+                if run.checkpoint is None:
+                    print(
+                        '  training left no final checkpoint in '
+                        f'{run.work_dir}',
+                        flush=True)
+                    failed.append(run.config)
+                    break
+                cmd = [
+                    run.checkpoint if c == '{checkpoint}' else c for c in cmd
+                ]
+            print('  $', ' '.join(cmd), flush=True)
+            if dry_run:
+                continue
+            if subprocess.run([mim_path()] + cmd[1:]).returncode != 0:
+                failed.append(run.config)
+                break
+        if failed and not keep_going:
+            break
+    return failed

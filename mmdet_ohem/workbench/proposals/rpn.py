@@ -5,8 +5,8 @@ from typing import Dict, Sequence
 
 from mmengine.config import Config, ConfigDict
 
-from ..errors import DataFileError
-from .formats import load_proposals
+from ...errors import DataFileError
+from ...proposals import load_proposals
 from .splits import Split
 
 # Transforms that need proposals in the data, which an RPN makes itself.

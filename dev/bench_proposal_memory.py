@@ -11,7 +11,7 @@ them, so the sum counts each page once) and USS (pages private to a
 process), from /proc/<pid>/smaps via psutil.
 
 Example:
-    python tools/bench_proposal_memory.py --num-images 20000 \
+    python dev/bench_proposal_memory.py --num-images 20000 \
         --num-boxes 2000 --workers 4 --work-dir /tmp/proposal_bench
 """
 import argparse

@@ -20,10 +20,9 @@ import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
-from ..datasets.checks import read_image
-from ..errors import DataFileError, MissingDataError
-from ..fileio import write_atomic
-from .formats import load_proposals, save_proposals
+from ...errors import DataFileError, MissingDataError
+from ...fileio import read_image, write_atomic
+from ...proposals import load_proposals, save_proposals
 from .splits import Split
 
 MODES = ('fast', 'quality')

@@ -5,9 +5,9 @@ from typing import Dict, Sequence
 import numpy as np
 import scipy.io
 
-from ..errors import DataFileError, MissingDataError
+from ...errors import DataFileError, MissingDataError
+from ...proposals.table import check_boxes
 from .ssearch import rank_scores
-from .table import check_boxes
 
 
 def convert_ss_mat(mat_file: str,

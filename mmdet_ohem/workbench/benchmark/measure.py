@@ -10,7 +10,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from ..version import __version__
+from ...version import __version__
 
 #: glibc malloc settings of ``tools/benchmark.py --caching-malloc``: keep
 #: freed memory for reuse instead of handing every large block back to the

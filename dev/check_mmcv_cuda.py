@@ -1,6 +1,6 @@
 """Check mmcv's CUDA ops without a GPU: archs, kernels, symbols, import.
 
-    .venv-cuda/bin/python tools/check_mmcv_cuda.py [--archs 80 90] [--ptx 90]
+    .venv-cuda/bin/python dev/check_mmcv_cuda.py [--archs 80 90] [--ptx 90]
         [--out report.json]
 
 Run it in the venv that `make install CUDA=1` made. It loads `mmcv.ops`

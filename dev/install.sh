@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install the OpenMMLab stack and this package into a virtual environment.
 #
-#   bash tools/install.sh [VENV]          CPU (default VENV .venv; `make install`)
-#   CUDA=1 bash tools/install.sh [VENV]   torch's CUDA build, mmcv with CUDA
+#   bash dev/install.sh [VENV]            CPU (default VENV .venv; `make install`)
+#   CUDA=1 bash dev/install.sh [VENV]     torch's CUDA build, mmcv with CUDA
 #                                         kernels (`make install CUDA=1`,
 #                                         default VENV .venv-cuda)
 #
@@ -134,6 +134,6 @@ if [ "$CUDA" = 1 ]; then
     ARCHS=$(echo "$CUDA_ARCHS" | tr ';' '\n' | sed 's/+PTX//; s/\.//' | xargs)
     PTX=$(echo "$CUDA_ARCHS" | tr ';' '\n' | sed -n 's/+PTX//p' | tr -d . | xargs)
     # shellcheck disable=SC2086
-    "$PY" tools/check_mmcv_cuda.py --archs $ARCHS --ptx $PTX \
+    "$PY" dev/check_mmcv_cuda.py --archs $ARCHS --ptx $PTX \
         --out "$VENV/mmcv_cuda_check.json"
 fi

@@ -5,8 +5,9 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import Tuple
 
-from ..errors import MissingDataError
-from .formats import proposal_file_name, proposal_key
+from ...datasets.voc import find_voc_image
+from ...errors import MissingDataError
+from ...proposals import proposal_file_name, proposal_key
 
 DATA_HINT = 'Download it as README, section "Data", describes.'
 
@@ -89,7 +90,8 @@ def voc_split(data_root: str,
             ``'VOCdevkit/VOC<year>/'``.
 
     Returns:
-        Split: Its images, keyed ``'JPEGImages/<id>.jpg'``.
+        Split: Its images, keyed ``'JPEGImages/<file name>'`` (``<id>.jpg``,
+            else the image :func:`find_voc_image` finds).
     """
     if voc_dir is None:
         voc_dir = f'VOCdevkit/VOC{year}/'
@@ -98,8 +100,13 @@ def voc_split(data_root: str,
     _require(path, f'VOC{year} split list')
     with open(path) as f:
         img_ids = [line.split()[0] for line in f if line.strip()]
+    img_dir = osp.join(data_root, voc_dir, 'JPEGImages')
     img_paths = tuple(
-        osp.join(data_root, voc_dir, 'JPEGImages', f'{img_id}.jpg')
+        osp.join(
+            img_dir,
+            find_voc_image(
+                img_dir, img_id,
+                osp.join(data_root, voc_dir, 'Annotations', f'{img_id}.xml')))
         for img_id in img_ids)
     return Split('voc', str(year), split, data_root, ann_file, voc_dir,
                  tuple(proposal_key(p) for p in img_paths), img_paths, True)

@@ -1,13 +1,7 @@
-"""Methods against each other over seeds: test mAP against iterations and
-training wall-clock, and the time OHEM takes to reach the baseline's mAP.
-
-Each run is one config and one seed in ``<work root>/<method>/seed<k>``: its
-config (``experiment_config.py``, what ``mim train`` ran), checkpoints, and
-``eval_curve.jsonl`` (:class:`~mmdet_ohem.engine.EvalCurveHook`: the test
-split's metrics at regular points, with the training wall-clock spent to
-get there). A run whose curve reaches ``max_iters`` is done; an
-interrupted one resumes from its last checkpoint.
-"""
+"""An experiment's report: each run's test mAP against iterations and
+training wall-clock (``eval_curve.jsonl``, written by
+:class:`~mmdet_ohem.engine.EvalCurveHook`), the table over seeds, the time
+each method takes to reach the baseline's final mAP, and the plot."""
 import json
 import math
 import os.path as osp
@@ -15,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from mmengine.config import Config
 
 METRIC = 'pascal_voc/mAP'
 CLASS_AP = 'pascal_voc/AP50_'
@@ -49,57 +42,6 @@ class Curve:
     @property
     def sec_per_iter(self) -> float:
         return self.seconds[-1] / self.iters[-1]
-
-
-def scale_schedule(cfg: Config, max_iters: int) -> None:
-    """Change ``max_iters`` and every iteration count of the schedule with
-    it (LR steps and warm-up, checkpoint interval), in proportion."""
-    ratio = max_iters / cfg.train_cfg.max_iters
-    cfg.train_cfg.max_iters = max_iters
-    for scheduler in cfg.param_scheduler:
-        for key in ('begin', 'end'):
-            if scheduler.get(key):
-                scheduler[key] = max(1, round(scheduler[key] * ratio))
-        if 'milestones' in scheduler:
-            scheduler.milestones = [
-                max(1, round(m * ratio)) for m in scheduler.milestones
-            ]
-    checkpoint = cfg.default_hooks.checkpoint
-    checkpoint.interval = max(1, round(checkpoint.interval * ratio))
-
-
-def experiment_config(config: str,
-                      work_dir: str,
-                      seed: int,
-                      data_root: str,
-                      proposals: Dict[str, str],
-                      evals: int = 10,
-                      max_iters: Optional[int] = None) -> Config:
-    """The config a run trains with: ``config`` with its data at
-    ``data_root``, its proposal files (absolute, by split name), the seed,
-    ``evals`` evaluations of the test split spread over the run, and
-    :class:`EvalCurveHook`.
-
-    Args:
-        proposals (dict): Split name (``'trainval'``, ``'test'``) -> file.
-        max_iters (int, optional): A shorter or longer run, the schedule
-            scaled with it (see :func:`scale_schedule`).
-    """
-    cfg = Config.fromfile(config)
-    if max_iters:
-        scale_schedule(cfg, max_iters)
-    cfg.train_cfg.val_interval = max(1, cfg.train_cfg.max_iters // evals)
-    for key in ('train', 'val', 'test'):
-        dataset = cfg[f'{key}_dataloader'].dataset
-        split = osp.splitext(osp.basename(dataset.ann_file))[0]
-        dataset.update(
-            data_root=data_root, proposal_file=osp.abspath(proposals[split]))
-    cfg.randomness = dict(seed=seed)
-    cfg.custom_hooks = list(cfg.get('custom_hooks',
-                                    [])) + [dict(type='EvalCurveHook')]
-    cfg.default_hooks.checkpoint.max_keep_ckpts = 1
-    cfg.work_dir = work_dir
-    return cfg
 
 
 def read_curve(work_dir: str, method: str, seed: int, max_iters: int) -> Curve:
@@ -162,8 +104,9 @@ def summarize(curves: Dict[str, List[Curve]],
               baseline: str = 'frcn') -> Tuple[str, dict]:
     """The results table (markdown) and the same as a dict.
 
-    Per method: seeds, final test mAP mean ± std (sample std over seeds),
-    per-class AP means, s/iter and total training wall-clock. Then, for
+    Per method: seeds, final test mAP mean ± std (sample std over seeds)
+    and each seed's, per-class AP means, s/iter and total training
+    wall-clock. Then, for
     each other method, the wall-clock at which its mean curve first reaches
     the baseline's final mean mAP, as a fraction of the baseline's mean
     total wall-clock, and when each of its runs reaches it.
@@ -194,13 +137,14 @@ def summarize(curves: Dict[str, List[Curve]],
             sec_per_iter=speed,
             train_seconds=seconds)
         spread = '' if math.isnan(std) else f' ± {100 * std:.1f}'
-        rows.append(
-            f'| {method} | {len(runs)} | {100 * final:.1f}{spread} | ' +
-            ' | '.join(f'{100 * aps[c]:.1f}'
-                       for c in classes) + f' | {speed:.3f} | {seconds:.0f} |')
-    header = ('| method | seeds | mAP (mean ± std) | ' +
+        per_seed = ', '.join(f'{100 * r.maps[-1]:.1f}' for r in runs)
+        rows.append(f'| {method} | {len(runs)} | {100 * final:.1f}{spread} | '
+                    f'{per_seed} | ' + ' | '.join(f'{100 * aps[c]:.1f}'
+                                                  for c in classes) +
+                    f' | {speed:.3f} | {seconds:.0f} |')
+    header = ('| method | seeds | mAP (mean ± std) | per seed | ' +
               ' | '.join(f'AP {c}' for c in classes) + ' | s/iter | train s |')
-    lines = [header, '|---' * (5 + len(classes)) + '|'] + rows
+    lines = [header, '|---' * (6 + len(classes)) + '|'] + rows
     if baseline in curves:
         base = summary[baseline]
         lines.append('')
@@ -235,7 +179,7 @@ def plot_curves(curves: Dict[str, List[Curve]], out_file: str) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    from ..fileio import atomic_path
+    from ...fileio import atomic_path
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for k, (method, runs) in enumerate(curves.items()):
         color = f'C{k}'
