@@ -27,6 +27,8 @@ import warnings
 import numpy as np
 import psutil
 
+from mmdet_ohem.workbench.cli import doc_parser
+
 CASES = {
     'no-proposals': ('ProposalCocoDataset', None),
     'mmdet-pkl': ('CocoDataset', 'proposals.pkl'),
@@ -37,10 +39,7 @@ _GiB = 1 << 30
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument('--num-images', type=int, default=20000)
     parser.add_argument('--num-boxes', type=int, default=2000)
     parser.add_argument('--workers', type=int, default=4)

@@ -10,7 +10,6 @@ architectures whose machine code (cubin) and PTX are embedded in
 the device kernels of the ops this package uses (RoIPool, RoIAlign and nms,
 forward and backward) are in it. Exit status 1 if anything is missing.
 """
-import argparse
 import glob
 import json
 import os
@@ -19,6 +18,8 @@ import re
 import shutil
 import subprocess
 import sys
+
+from mmdet_ohem.workbench.cli import doc_parser
 
 # host launchers (nm -DC) and device kernels (cuobjdump -symbols) per op
 LAUNCHERS = ('ROIPoolForwardCUDAKernelLauncher',
@@ -31,10 +32,7 @@ KERNELS = ('roi_pool_forward_cuda_kernel', 'roi_pool_backward_cuda_kernel',
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument(
         '--archs',
         nargs='+',

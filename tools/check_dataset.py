@@ -19,6 +19,7 @@ import sys
 
 from mmengine.config import Config, DictAction
 
+from mmdet_ohem.workbench.cli import doc_parser
 from mmdet_ohem.workbench.proposals.splits import (add_split_arguments,
                                                    split_from_args)
 from mmdet_ohem.workbench.scan import (dataset_cfgs, format_report,
@@ -26,10 +27,7 @@ from mmdet_ohem.workbench.scan import (dataset_cfgs, format_report,
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument(
         '--no-decode',

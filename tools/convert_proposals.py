@@ -7,18 +7,15 @@ Example:
     python tools/convert_proposals.py proposals.pkl \
         data/proposals/rpn_coco_2017_train.npz
 """
-import argparse
 
 from mmengine.logging import print_log
 
 from mmdet_ohem.proposals import load_proposals, save_proposals
+from mmdet_ohem.workbench.cli import doc_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument('src', help='.pkl/.pickle (mmdet) or .npz (ours)')
     parser.add_argument('dst', help='.npz or .pkl, written atomically')
     return parser.parse_args(argv)

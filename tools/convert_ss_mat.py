@@ -15,16 +15,14 @@ import argparse
 from mmengine.logging import print_log
 
 from mmdet_ohem.proposals import save_proposals
+from mmdet_ohem.workbench.cli import doc_parser
 from mmdet_ohem.workbench.proposals.legacy import convert_ss_mat
 from mmdet_ohem.workbench.proposals.splits import (add_split_arguments,
                                                    split_from_args)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument('mat_file', help='the legacy .mat file')
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument(

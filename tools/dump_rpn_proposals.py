@@ -18,16 +18,14 @@ from mmengine.runner import Runner
 
 import mmdet_ohem  # noqa: F401  safe checkpoint loading, our registries
 from mmdet_ohem.proposals import save_proposals
+from mmdet_ohem.workbench.cli import doc_parser
 from mmdet_ohem.workbench.proposals.rpn import read_rpn_dump, rpn_dump_config
 from mmdet_ohem.workbench.proposals.splits import (add_split_arguments,
                                                    split_from_args)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument('config', help='RPN or two-stage detector config')
     parser.add_argument('checkpoint', help='its trained weights')
     options = argparse.ArgumentParser(add_help=False)

@@ -22,17 +22,14 @@ MobileNetV2 once under the work root and runs configs/bccd/. --quick: 20
 iterations, 2 evaluations (and seed 0 unless --seeds): a smoke run of the
 whole path.
 """
-import argparse
 import sys
 
+from mmdet_ohem.workbench.cli import doc_parser
 from mmdet_ohem.workbench.experiment import Experiment, presets
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument(
         '--config',
         action='append',

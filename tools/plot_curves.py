@@ -6,19 +6,16 @@
 Each WORK_DIR is a run's work dir (its latest ``<timestamp>/vis_data/
 scalars.json`` is read) or a ``scalars.json`` file.
 """
-import argparse
 import os.path as osp
 import sys
 
+from mmdet_ohem.workbench.cli import doc_parser
 from mmdet_ohem.workbench.curves import plot_training_curves
 from mmdet_ohem.workbench.results import read_run, read_scalars
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument('runs', nargs='+', metavar='WORK_DIR')
     parser.add_argument(
         '--labels', nargs='+', help='one per run (default: folder names)')

@@ -18,6 +18,7 @@ import argparse
 import os.path as osp
 import sys
 
+from mmdet_ohem.workbench.cli import doc_parser
 from mmdet_ohem.workbench.proposals.recall import (TABLE_NUMS, file_recall,
                                                    plot_recall)
 from mmdet_ohem.workbench.proposals.splits import (add_split_arguments,
@@ -26,10 +27,7 @@ from mmdet_ohem.workbench.scan import split_labels
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument(
         'proposal_files', nargs='+', help='one or more proposal files')
     options = argparse.ArgumentParser(add_help=False)

@@ -10,18 +10,15 @@ paper's numbers with their sources from the manifest. Runs without test
 metrics show as "not run"; files that cannot be read are named on stderr
 and the tables are printed all the same.
 """
-import argparse
 import sys
 
+from mmdet_ohem.workbench.cli import doc_parser
 from mmdet_ohem.workbench.results import (DEFAULT_MANIFEST, load_manifest,
                                           manifest_tables)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument(
         '--manifest',
         default=DEFAULT_MANIFEST,

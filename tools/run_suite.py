@@ -13,19 +13,16 @@ already tested are skipped, so running the suite again resumes it. With
 ``--launcher pytorch`` or ``slurm`` mim starts the distributed jobs (and
 waits for them). Then print the tables with tools/results_table.py.
 """
-import argparse
 import os.path as osp
 import sys
 
+from mmdet_ohem.workbench.cli import doc_parser
 from mmdet_ohem.workbench.experiment import plan_suite, run_suite
 from mmdet_ohem.workbench.results import DEFAULT_MANIFEST, load_manifest
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument(
         '--manifest',
         default=DEFAULT_MANIFEST,

@@ -16,16 +16,14 @@ import argparse
 import os
 import os.path as osp
 
+from mmdet_ohem.workbench.cli import doc_parser
 from mmdet_ohem.workbench.proposals.splits import (add_split_arguments,
                                                    split_from_args)
 from mmdet_ohem.workbench.proposals.ssearch import generate_selective_search
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument(
         '--out',

@@ -10,7 +10,6 @@ come from the config's train or test dataset through the training pipeline
 without its random flips (the ground truth resized with the image, as
 mining needs it); the model runs in eval mode.
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -20,14 +19,12 @@ from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
+from mmdet_ohem.workbench.cli import doc_parser
 from mmdet_ohem.workbench.hard_examples import show_dataset_hard_examples
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--split', choices=('train', 'test'), default='test')

@@ -7,20 +7,17 @@ detections. They must agree; a difference names a bug in one of them.
     mim test mmdet CONFIG --checkpoint CKPT --out dets.pkl
     python tools/voc_cross_check.py CONFIG dets.pkl [--cfg-options k=v ...]
 """
-import argparse
 import pickle
 
 from mmdet.utils import register_all_modules
 from mmengine.config import Config, DictAction
 
+from mmdet_ohem.workbench.cli import doc_parser
 from mmdet_ohem.workbench.voc_devkit import cross_check
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser = doc_parser(__doc__)
     parser.add_argument('config')
     parser.add_argument('results', help='the pickle of `mim test --out`')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)

@@ -5,6 +5,7 @@ folder, each with its own ``--help``.
 only OpenMMLab's own packages: ``mim run mmdet_ohem TOOL --help`` prints
 mim's "not an OpenMMLab codebase" instead of the tool's help.
 """
+import argparse
 import ast
 import os
 import os.path as osp
@@ -15,6 +16,17 @@ from typing import Dict, List, Optional
 # tools/ of a clone, linked (editable install) or copied (wheel) here
 TOOLS = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), '.mim', 'tools')
+
+
+def doc_parser(doc: str) -> argparse.ArgumentParser:
+    """A tool's parser from its docstring: the first line describes it, the
+    paragraphs after the first blank line (usage, details) close its
+    ``--help`` as written."""
+    first, _, rest = doc.strip().partition('\n')
+    return argparse.ArgumentParser(
+        description=first,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=rest.strip('\n'))
 
 
 def tools() -> Dict[str, str]:

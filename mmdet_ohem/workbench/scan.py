@@ -134,7 +134,9 @@ def scan_dataset(dataset_cfg: dict,
     unknown = [f for files in check.unknown_files.values() for f in files]
     report.add(
         'objects with a label not in classes' +
-        (f' ({check.unknown_message()})' if unknown else ''), unknown,
+        (f' ({check.unknown_message()} Add them to classes, or set '
+         "unknown_classes='skip' in the dataset to train without them.)"
+         if unknown else ''), unknown,
         WARNING if unknown_policy == 'skip' else ERROR)
     report.add('boxes clipped to their image', check.clipped, WARNING)
     for why, files in sorted(check.dropped.items()):

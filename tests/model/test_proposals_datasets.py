@@ -95,7 +95,7 @@ def test_missing_image_is_named(voc_root, tmp_path):
     message = str(error.value)
     assert '1 of the 2 images' in message
     assert 'JPEGImages/000006.jpg' in message
-    assert 'tools/selective_search.py voc' in message
+    assert 'mmdet-ohem selective_search voc' in message
     assert "missing_proposals='skip'" in message
 
 
@@ -287,15 +287,15 @@ def test_coco_missing_data(tmp_path):
     message = str(error.value)
     assert 'COCO annotation json: ' in message
     assert 'COCO image folder: ' in message
-    assert ('tools/selective_search.py coco --data-root '
+    assert ('mmdet-ohem selective_search coco --data-root '
             f'{tmp_path} --year 2017 --split val') in message
 
 
 def hint_command(message):
-    """The tools/selective_search.py command of a missing-proposals hint,
+    """The mmdet-ohem selective_search command of a missing-proposals hint,
     as bash would split it when pasted."""
     line = next(line for line in message.splitlines()
-                if 'tools/selective_search.py' in line)
+                if 'mmdet-ohem selective_search' in line)
     return shlex.split(line.split(': ', 1)[1])
 
 
