@@ -323,7 +323,8 @@ def test_object_and_string_arrays_stay_refused(payload, tmp_path):
         if payload == 'object_array' else np.array(['a', 'b']))
     path = tmp_path / 'arrays.pth'
     torch.save(dict(state_dict={}, meta=dict(x=value)), path)
-    with pytest.raises(UnsafeCheckpointError, match='mmdet-ohem trust_checkpoint'):
+    with pytest.raises(
+            UnsafeCheckpointError, match='mmdet-ohem trust_checkpoint'):
         _load_checkpoint(str(path))
     assert not marker.exists()
 
