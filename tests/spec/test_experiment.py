@@ -107,3 +107,30 @@ def test_scale_schedule_moves_every_iteration_count():
     assert cfg.param_scheduler[1].end == 20
     assert cfg.param_scheduler[1].milestones == [15]
     assert cfg.default_hooks.checkpoint.interval == 5
+
+
+def test_experiment_config_evaluates_the_test_split_along_the_run(tmp_path):
+    """The test loader and metric become the validation's, at ``evals``
+    points, with one EvalCurveHook whether or not the config has one."""
+    from tiny_runs import CONFIGS
+
+    from mmdet_ohem.workbench.experiment import experiment_config
+    user = tmp_path / 'user.py'
+    user.write_text(f"_base_ = '{CONFIGS['ohem']}'\n"
+                    "custom_hooks = [dict(type='EvalCurveHook')]\n")
+    for config in (CONFIGS['ohem'], str(user)):
+        cfg = experiment_config(
+            config,
+            str(tmp_path / 'run'),
+            seed=3,
+            evals=4,
+            data_root='data/x/',
+            proposals=dict(trainval='a.pkl', test='b.pkl'))
+        assert cfg.val_dataloader == cfg.test_dataloader
+        assert cfg.val_evaluator == cfg.test_evaluator
+        assert cfg.train_cfg.val_interval == cfg.train_cfg.max_iters // 4
+        assert [h.type for h in cfg.custom_hooks].count('EvalCurveHook') == 1
+        assert cfg.randomness.seed == 3
+        assert cfg.test_dataloader.dataset.data_root == 'data/x/'
+        assert cfg.train_dataloader.dataset.proposal_file.endswith('a.pkl')
+        assert cfg.test_dataloader.dataset.proposal_file.endswith('b.pkl')

@@ -103,8 +103,10 @@ def experiment_config(config: str,
             split = osp.splitext(osp.basename(dataset.ann_file))[0]
             dataset.proposal_file = osp.abspath(proposals[split])
     cfg.randomness = dict(seed=seed)
-    cfg.custom_hooks = list(cfg.get('custom_hooks',
-                                    [])) + [dict(type='EvalCurveHook')]
+    hooks = list(cfg.get('custom_hooks', []))
+    if not any(hook.get('type') == 'EvalCurveHook' for hook in hooks):
+        hooks.append(dict(type='EvalCurveHook'))
+    cfg.custom_hooks = hooks
     cfg.default_hooks.checkpoint.max_keep_ckpts = 1
     cfg.work_dir = work_dir
     if cfg_options:
