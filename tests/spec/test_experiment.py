@@ -66,6 +66,8 @@ def test_interpolates_between_points_and_says_not_reached():
     assert ("does not reach frcn's final mean mAP (80.0) (each seed on its "
             'own: never)') in markdown
     assert '| frcn | 1 | 80.0 |' in markdown  # no spread from one seed
+    assert summary['frcn']['final_map_std'] is None
+    json.dumps(summary, allow_nan=False)  # results.json is strict JSON
 
 
 def test_mean_curve_uses_the_points_all_runs_have():

@@ -95,8 +95,9 @@ def time_to_reach(curves: Sequence[Curve], target: float) -> Optional[float]:
     return None
 
 
-def _mean_std(values: Sequence[float]) -> Tuple[float, float]:
-    std = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+def _mean_std(values: Sequence[float]) -> Tuple[float, Optional[float]]:
+    # one run has no spread: None, which JSON can hold (NaN it cannot)
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else None
     return float(np.mean(values)), std
 
 
@@ -136,7 +137,7 @@ def summarize(curves: Dict[str, List[Curve]],
             class_ap=aps,
             sec_per_iter=speed,
             train_seconds=seconds)
-        spread = '' if math.isnan(std) else f' ± {100 * std:.1f}'
+        spread = '' if std is None else f' ± {100 * std:.1f}'
         per_seed = ', '.join(f'{100 * r.maps[-1]:.1f}' for r in runs)
         rows.append(f'| {method} | {len(runs)} | {100 * final:.1f}{spread} | '
                     f'{per_seed} | ' + ' | '.join(f'{100 * aps[c]:.1f}'
