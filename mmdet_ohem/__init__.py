@@ -18,7 +18,7 @@ from . import datasets  # registers ProposalVOCDataset, ProposalCocoDataset
 from . import engine  # registers the hooks; safe checkpoint loading
 from . import evaluation  # registers PerClassVOCMetric, VOCSubmissionMetric
 from . import models  # registers the VGG trunks and the dropout box head
-from . import ohem  # registers OHEMRoIHead and OnlineHardExampleSampler
+from . import ohem  # registers the OHEM heads and OnlineHardExampleSampler
 from .engine.checkpoint import register_safe_checkpoints
 from .errors import USER_ERRORS, report_without_traceback
 from .ohem import per_roi_loss, select_hard_examples

@@ -1,8 +1,11 @@
 """The candidates of OHEM: every RoI of an image that may be mined."""
+from typing import List
+
 import torch
 from mmdet.models.task_modules.assigners import AssignResult
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.structures.bbox import cat_boxes, get_box_tensor
+from mmdet.utils import InstanceList
 from mmengine.structures import InstanceData
 from torch import Tensor
 
@@ -70,3 +73,26 @@ class CandidateRoIs(SamplingResult):
         return SamplingResult(self.pos_inds[keep[keep < num_pos]],
                               self.neg_inds[keep[keep >= num_pos] - num_pos],
                               *self._build_args)
+
+
+def assign_candidates(results_list: InstanceList, gts: InstanceList,
+                      gts_ignore: InstanceList, assigner,
+                      add_gt_as_proposals: bool) -> List[CandidateRoIs]:
+    """Assign every proposal of each image; all are candidates.
+
+    Renames each ``results_list`` entry's ``bboxes`` to ``priors``, as
+    mmdet's RoI heads do before they assign.
+
+    Args:
+        results_list (list[InstanceData]): Proposals of each image.
+        gts, gts_ignore (list[InstanceData]): GT and ignored boxes.
+        assigner: The RoI head's (or stage's) assigner.
+        add_gt_as_proposals (bool): Add the GT boxes to the candidates.
+    """
+    candidates = []
+    for results, gt, gt_ignore in zip(results_list, gts, gts_ignore):
+        results.priors = results.pop('bboxes')
+        assign = assigner.assign(results, gt, gt_ignore)
+        candidates.append(
+            CandidateRoIs(assign, results, gt, add_gt_as_proposals))
+    return candidates

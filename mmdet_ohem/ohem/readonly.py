@@ -1,8 +1,9 @@
 """The read-only copy of the RoI network: every RoI's loss, no graph.
 
-It *is* the RoI head (the trainable copy's weights) under ``torch.no_grad``,
-run in chunks of RoIs that bound its memory whatever the number of
-proposals; its forward may run in bf16/fp16, the ranking loss stays fp32.
+It *is* the RoI head (the trainable copy's weights, its own ``_bbox_forward``
+and loss) under ``torch.no_grad``, run in chunks of RoIs that bound its
+memory whatever the number of proposals; its forward may run in bf16/fp16,
+the ranking loss stays fp32.
 """
 import contextlib
 import functools
@@ -11,12 +12,13 @@ from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
 import torch
-from mmdet.models.roi_heads import StandardRoIHead
+from mmdet.models.roi_heads import BaseRoIHead
 from mmengine.logging import print_log
 from torch import Tensor
 
 from ..ops.bf16 import cpu_has_bf16
-from ..ops.roi_align import readonly_roi_pooler
+from ..ops.roi_align import readonly_roi_layer
+from .branch import BoxBranch
 from .selection import LOSS_TERMS, per_roi_loss
 
 MODES = ('train', 'eval')
@@ -29,7 +31,7 @@ DTYPES = {
 
 
 @contextlib.contextmanager
-def _train_mode(roi_head: StandardRoIHead, train: bool):
+def _train_mode(roi_head: BaseRoIHead, train: bool):
     """Run the head in train or eval mode; restore its mode afterwards."""
     was_training = roi_head.training
     roi_head.train(train)
@@ -41,7 +43,7 @@ def _train_mode(roi_head: StandardRoIHead, train: bool):
 
 @dataclass(frozen=True)
 class ReadOnlyPass:
-    """Per-RoI losses of all RoIs through a RoI head, without autograd.
+    """Per-RoI losses of all RoIs through a box branch, without autograd.
 
     Args:
         mode (str): ``'train'`` runs the head with dropout active, as the
@@ -53,64 +55,64 @@ class ReadOnlyPass:
         chunk_size (int): RoIs per forward.
         loss_terms (tuple[str]): Terms of the ranking loss; see
             :func:`~mmdet_ohem.ohem.selection.per_roi_loss`.
-        beta (float): Smooth-L1 transition point of the ranking loss.
     """
     mode: str = 'train'
     dtype: Optional[torch.dtype] = None
     chunk_size: int = 1024
     loss_terms: Tuple[str, ...] = LOSS_TERMS
-    beta: float = 1.0
 
-    def __call__(self, roi_head: StandardRoIHead, x: Sequence[Tensor],
-                 rois: Tensor, labels: Tensor, bbox_targets: Tensor) -> Tensor:
-        """The loss of every RoI.
+    def __call__(self,
+                 branch: BoxBranch,
+                 x: Sequence[Tensor],
+                 rois: Tensor,
+                 targets: Tuple[Tensor, ...],
+                 keep_outputs: bool = False) -> Tuple[Tensor, dict]:
+        """The loss of every RoI, through the head's own forward and loss.
 
         Args:
-            roi_head (StandardRoIHead): Head whose box branch scores RoIs.
+            branch (BoxBranch): The box branch that scores RoIs.
             x (Sequence[Tensor]): Multi-level features, each (N, C, H, W).
             rois (Tensor): (n, 5) RoIs.
-            labels (Tensor): (n, ) targets, background = num_classes.
-            bbox_targets (Tensor): (n, 4) encoded regression targets.
+            targets (tuple[Tensor]): The box head's ``get_targets`` of the
+                RoIs (``concat=True``).
+            keep_outputs (bool): Also return the head's fp32 ``cls_score``
+                and ``bbox_pred`` of every RoI (a cascade refines the boxes
+                of the next stage with them).
 
         Returns:
-            Tensor: (n, ) fp32 losses.
+            tuple[Tensor, dict]: (n, ) fp32 losses, and the outputs (empty
+            unless ``keep_outputs``).
         """
-        bbox_head = roi_head.bbox_head
-        if 'bbox' in self.loss_terms and bbox_head.reg_decoded_bbox:
-            raise ValueError(
-                'OHEM ranks RoIs by smooth-L1 on encoded deltas, but the box '
-                'head regresses decoded boxes (reg_decoded_bbox=True); use '
-                "loss_terms=('cls', )")
         device = rois.device.type
         if device == 'cpu' and self.dtype == torch.bfloat16:
             _warn_if_no_cpu_bf16()
         autocast = contextlib.nullcontext()
         if self.dtype is not None:
             autocast = torch.autocast(device_type=device, dtype=self.dtype)
-        losses = []
+        losses, outputs = [], dict(cls_score=[], bbox_pred=[])
         # One autocast region for all chunks: its cache casts each weight
-        # once per pass, not once per chunk.
-        with torch.no_grad(), _train_mode(roi_head, self.mode == 'train'), \
-                autocast:
-            extractor = roi_head.bbox_roi_extractor
-            pool = readonly_roi_pooler(extractor, x)
-            if pool is None:
-                pool = functools.partial(extractor, x[:extractor.num_inputs])
+        # once per pass, not once per chunk. The RoI layer is swapped for
+        # the CPU gather (where it applies) inside it.
+        with torch.no_grad(), _train_mode(branch.roi_head,
+                                          self.mode == 'train'), autocast, \
+                readonly_roi_layer(branch.roi_extractor, x):
             for start in range(0, len(rois), self.chunk_size):
                 part = slice(start, start + self.chunk_size)
-                feats = pool(rois[part])
-                if roi_head.with_shared_head:
-                    feats = roi_head.shared_head(feats)
-                cls_score, bbox_pred = bbox_head(feats)
+                out = branch.forward(x, rois[part])
+                chunk_targets = [t[part] for t in targets]
                 with torch.autocast(device, enabled=False):
                     losses.append(
-                        per_roi_loss(cls_score, bbox_pred, labels[part],
-                                     bbox_targets[part], bbox_head.num_classes,
-                                     bbox_head.reg_class_agnostic,
-                                     self.loss_terms, self.beta))
-        if not losses:
-            return rois.new_zeros(0)
-        return torch.cat(losses)
+                        per_roi_loss(branch.bbox_head, out['cls_score'],
+                                     out['bbox_pred'], rois[part],
+                                     chunk_targets, self.loss_terms))
+                if keep_outputs:
+                    for key, value in outputs.items():
+                        value.append(out[key].float())
+        if not losses:  # no RoI at all
+            empty = rois.new_zeros(0)
+            return empty, {k: empty for k in outputs} if keep_outputs else {}
+        outputs = {k: torch.cat(v) for k, v in outputs.items() if v}
+        return torch.cat(losses), outputs
 
 
 @functools.lru_cache(maxsize=None)

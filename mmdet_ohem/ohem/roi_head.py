@@ -9,12 +9,44 @@ from mmdet.structures import SampleList
 from mmdet.utils import InstanceList
 from torch import Tensor
 
-from .candidates import CandidateRoIs
+from .candidates import CandidateRoIs, assign_candidates
 from .sampler import OnlineHardExampleSampler
 
 
+class TwoCopyHead:
+    """Build-time checks of a two-copy OHEM head (a mixin before the mmdet
+    RoI head it extends): known keys, no mask head, and OHEM's sampler for
+    the box head (of every stage)."""
+
+    def __init__(self, **kwargs) -> None:
+        name = type(self).__name__
+        valid = list(inspect.signature(super().__init__).parameters)
+        unknown = sorted(set(kwargs) - set(valid))
+        if unknown:
+            raise TypeError(f'{name} got unknown keys {unknown}; valid keys '
+                            f'are {valid}')
+        super().__init__(**kwargs)
+        if self.with_mask:
+            raise ValueError(f'{name} mines RoIs for the box head only; a '
+                             'mask head is not supported')
+
+    def init_assigner_sampler(self) -> None:
+        """Build the assigners and check that the samplers are OHEM's."""
+        super().init_assigner_sampler()
+        samplers = self.bbox_sampler
+        if not isinstance(samplers, list):  # a cascade has one per stage
+            samplers = [] if samplers is None else [samplers]
+        for stage, sampler in enumerate(samplers):
+            if not isinstance(sampler, OnlineHardExampleSampler):
+                where = '' if len(samplers) == 1 else f'[{stage}]'
+                raise TypeError(
+                    f'{type(self).__name__} needs train_cfg.rcnn{where}.'
+                    "sampler of type 'OnlineHardExampleSampler', got "
+                    f"'{type(sampler).__name__}'")
+
+
 @MODELS.register_module()
-class OHEMRoIHead(StandardRoIHead):
+class OHEMRoIHead(TwoCopyHead, StandardRoIHead):
     """``StandardRoIHead`` that trains only on the hard RoIs of a batch.
 
     A training step, :meth:`loss`, reads as the paper's figure 2: gather
@@ -29,27 +61,6 @@ class OHEMRoIHead(StandardRoIHead):
 
     Mask heads are not supported: the paper mines RoIs for the box head.
     """
-
-    def __init__(self, **kwargs) -> None:
-        valid = list(inspect.signature(super().__init__).parameters)
-        unknown = sorted(set(kwargs) - set(valid))
-        if unknown:
-            raise TypeError(f'OHEMRoIHead got unknown keys {unknown}; valid '
-                            f'keys are {valid}')
-        super().__init__(**kwargs)
-        if self.with_mask:
-            raise ValueError('OHEMRoIHead mines RoIs for the box head only; '
-                             'a mask head is not supported')
-
-    def init_assigner_sampler(self) -> None:
-        """Build the assigner and check that the sampler is OHEM's."""
-        super().init_assigner_sampler()
-        if self.bbox_sampler is None:
-            return  # built for testing only
-        if not isinstance(self.bbox_sampler, OnlineHardExampleSampler):
-            raise TypeError('OHEMRoIHead needs train_cfg.rcnn.sampler of type '
-                            "'OnlineHardExampleSampler', got "
-                            f"'{type(self.bbox_sampler).__name__}'")
 
     def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
              batch_data_samples: SampleList) -> dict:
@@ -76,17 +87,8 @@ class OHEMRoIHead(StandardRoIHead):
     def gather_candidates(
             self, rpn_results_list: InstanceList,
             batch_data_samples: SampleList) -> List[CandidateRoIs]:
-        """Assign every proposal of each image; all are candidates.
-
-        Renames each ``rpn_results_list`` entry's ``bboxes`` to ``priors``,
-        as ``StandardRoIHead.loss`` does.
-        """
+        """Every proposal of each image, assigned: the candidates."""
         gts, gts_ignore, _ = unpack_gt_instances(batch_data_samples)
-        candidates = []
-        for results, gt, gt_ignore in zip(rpn_results_list, gts, gts_ignore):
-            results.priors = results.pop('bboxes')
-            assign = self.bbox_assigner.assign(results, gt, gt_ignore)
-            candidates.append(
-                CandidateRoIs(assign, results, gt,
-                              self.bbox_sampler.add_gt_as_proposals))
-        return candidates
+        return assign_candidates(rpn_results_list, gts, gts_ignore,
+                                 self.bbox_assigner,
+                                 self.bbox_sampler.add_gt_as_proposals)

@@ -3,7 +3,7 @@ import inspect
 from typing import List, Optional, Sequence
 
 import torch
-from mmdet.models.roi_heads import StandardRoIHead
+from mmdet.models.roi_heads import BaseRoIHead
 from mmdet.models.task_modules.assigners import AssignResult
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.registry import TASK_UTILS
@@ -13,6 +13,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..errors import NonFiniteRoILossError
+from .branch import BoxBranch
 from .candidates import CandidateRoIs
 from .instruments import MiningInstruments, log_mining_stats
 from .readonly import DTYPES, MODES, ReadOnlyPass
@@ -42,11 +43,12 @@ class OnlineHardExampleSampler(MiningInstruments):
         nms_class_aware (bool): Run that NMS among RoIs of the same assigned
             label only, as the authors' code does. False: among all RoIs of
             an image.
-        loss_terms (Sequence[str]): Terms of the ranking loss, any of
-            ``'cls'`` (softmax cross-entropy) and ``'bbox'`` (smooth-L1 of
-            foreground RoIs).
-        smooth_l1_beta (float): Smooth-L1 transition point of the ranking
-            loss (paper: sigma = 1, i.e. beta = 1).
+        loss_terms (Sequence[str]): Terms of the ranking loss, the box
+            head's own loss taken per RoI: any of ``'cls'`` (the
+            classification loss; the paper's softmax cross-entropy) and
+            ``'bbox'`` (the regression loss of foreground RoIs; the paper's
+            smooth-L1). A head whose loss cannot be taken per RoI stops the
+            build with an error that names it.
         readonly_mode (str): ``'train'`` (dropout active, as in the
             authors' Caffe net) or ``'eval'``; see :class:`ReadOnlyPass`.
         readonly_dtype (str, optional): ``'bfloat16'`` or ``'float16'`` run
@@ -60,8 +62,9 @@ class OnlineHardExampleSampler(MiningInstruments):
             has foreground RoIs. None: no floor (paper).
         add_gt_as_proposals (bool): Add the GT boxes to the candidates
             (paper: yes).
-        context (StandardRoIHead, optional): The RoI head, passed by mmdet
-            when it builds the sampler.
+        context (BaseRoIHead, optional): The RoI head, passed by mmdet
+            when it builds the sampler: a ``StandardRoIHead`` (or subclass)
+            or a ``CascadeRoIHead``, whose stage being built it serves.
     """
 
     def __init__(self,
@@ -69,14 +72,13 @@ class OnlineHardExampleSampler(MiningInstruments):
                  nms_thr: Optional[float] = 0.7,
                  nms_class_aware: bool = True,
                  loss_terms: Sequence[str] = LOSS_TERMS,
-                 smooth_l1_beta: float = 1.0,
                  readonly_mode: str = 'train',
                  readonly_dtype: Optional[str] = None,
                  readonly_chunk_size: int = 1024,
                  max_pos_fraction: Optional[float] = None,
                  min_pos_fraction: Optional[float] = None,
                  add_gt_as_proposals: bool = True,
-                 context: Optional[StandardRoIHead] = None,
+                 context: Optional[BaseRoIHead] = None,
                  **kwargs) -> None:
         if kwargs:
             valid = list(inspect.signature(type(self)).parameters)[:-1]
@@ -108,10 +110,11 @@ class OnlineHardExampleSampler(MiningInstruments):
         self.max_pos_fraction = max_pos_fraction
         self.min_pos_fraction = min_pos_fraction
         self.add_gt_as_proposals = add_gt_as_proposals
-        self.context = context
+        self.branch = None if context is None else BoxBranch.of(context)
+        if self.branch is not None and self.branch.bbox_head is not None:
+            self.branch.check_rankable(loss_terms)
         self.readonly = ReadOnlyPass(readonly_mode, DTYPES[readonly_dtype],
-                                     readonly_chunk_size, tuple(loss_terms),
-                                     smooth_l1_beta)
+                                     readonly_chunk_size, tuple(loss_terms))
 
     def sample(self,
                assign_result: AssignResult,
@@ -131,7 +134,7 @@ class OnlineHardExampleSampler(MiningInstruments):
         Returns:
             SamplingResult: The hard RoIs.
         """
-        if feats is None or self.context is None:
+        if feats is None or self.branch is None:
             raise ValueError(
                 'OnlineHardExampleSampler scores RoIs with the RoI head: it '
                 'needs `context` (the head) and `feats` (the features)')
@@ -139,11 +142,11 @@ class OnlineHardExampleSampler(MiningInstruments):
                                    self.add_gt_as_proposals)
         return self.mine(feats, [candidates])[0]
 
-    def mine(
-            self,
-            x: Sequence[Tensor],
-            candidates: List[CandidateRoIs],
-            img_names: Optional[Sequence[str]] = None) -> List[SamplingResult]:
+    def mine(self,
+             x: Sequence[Tensor],
+             candidates: List[CandidateRoIs],
+             img_names: Optional[Sequence[str]] = None,
+             return_scored: bool = False):
         """Score all candidates of a batch in one read-only pass; pick.
 
         Args:
@@ -152,19 +155,27 @@ class OnlineHardExampleSampler(MiningInstruments):
             candidates (list[CandidateRoIs]): One per image.
             img_names (Sequence[str], optional): The images' names, for the
                 message of a non-finite loss.
+            return_scored (bool): Also return the read-only pass's results
+                for every candidate: ``rois``, ``cls_score``, ``bbox_pred``
+                and ``bbox_targets``, as the box head's ``refine_bboxes``
+                takes them.
 
         Returns:
-            list[SamplingResult]: The hard RoIs of each image.
+            list[SamplingResult]: The hard RoIs of each image (and the
+            scored candidates' dict, with ``return_scored``).
 
         Raises:
             NonFiniteRoILossError: A candidate's loss is NaN or infinite.
         """
-        roi_head, bbox_head = self.context, self.context.bbox_head
+        branch = self.branch
+        bbox_head = branch.bbox_head
         rois = bbox2roi([c.priors for c in candidates])
-        labels, _, bbox_targets, _ = bbox_head.get_targets(
-            candidates, roi_head.train_cfg, concat=True)
+        targets = bbox_head.get_targets(
+            candidates, branch.train_cfg, concat=True)
+        labels = targets[0]
         with self._stage('readonly'):
-            losses = self.readonly(roi_head, x, rois, labels, bbox_targets)
+            losses, outputs = self.readonly(branch, x, rois, targets,
+                                            return_scored)
         img_ids = rois[:, 0].long()
         num_rois = [len(c.pos_inds) + len(c.neg_inds) for c in candidates]
         _check_finite(losses, img_ids, num_rois, img_names)
@@ -190,10 +201,13 @@ class OnlineHardExampleSampler(MiningInstruments):
             num_imgs=len(candidates))
         # `rois` hold each image's positives, then its negatives
         starts = torch.tensor([0] + num_rois, device=keep.device).cumsum(0)
-        return [
+        hard = [
             cand.subset(keep[img_ids[keep] == i] - starts[i])
             for i, cand in enumerate(candidates)
         ]
+        if not return_scored:
+            return hard
+        return hard, dict(outputs, rois=rois, bbox_targets=targets)
 
 
 def _check(ok: bool, key: str, value, expected: str) -> None:

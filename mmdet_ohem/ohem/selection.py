@@ -1,14 +1,15 @@
 """The OHEM decision: per-RoI losses and hard-RoI selection.
 
-Both functions are pure functions of tensors. Everything else in the package
-(the drop-in sampler and the two-copy RoI head) calls them, so the algorithm
-of Shrivastava et al. (CVPR 2016, Sec. 3) lives here and nowhere else.
+``per_roi_loss`` takes every RoI's loss from the box head's own loss;
+``select_hard_examples`` is a pure function of tensors. Everything else in
+the package (the drop-in sampler and the two-copy RoI heads) calls them, so
+the algorithm of Shrivastava et al. (CVPR 2016, Sec. 3) lives here and
+nowhere else.
 """
 import math
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..ops.nms import nms_in_order
@@ -16,64 +17,69 @@ from ..ops.nms import nms_in_order
 LOSS_TERMS = ('cls', 'bbox')
 
 
-def per_roi_loss(cls_score: Tensor,
+def per_roi_loss(bbox_head,
+                 cls_score: Tensor,
                  bbox_pred: Optional[Tensor],
-                 labels: Tensor,
-                 bbox_targets: Tensor,
-                 num_classes: int,
-                 reg_class_agnostic: bool = False,
-                 terms: Sequence[str] = LOSS_TERMS,
-                 beta: float = 1.0) -> Tensor:
+                 rois: Tensor,
+                 targets: Tuple[Tensor, Tensor, Tensor, Tensor],
+                 terms: Sequence[str] = LOSS_TERMS) -> Tensor:
     """The loss of every RoI on its own: the score OHEM ranks RoIs by.
 
-    Softmax cross-entropy plus, for foreground RoIs only, smooth-L1 (``beta``
-    is 1/sigma^2 of the paper's sigma) summed over the 4 encoded deltas of
-    the assigned class. Unreduced and unnormalised, computed in fp32 whatever
-    the dtype of the inputs, so a half-precision forward cannot overflow the
-    ranking.
+    The box head's own loss (``bbox_head.loss`` with
+    ``reduction_override='none'``): for mmdet's usual heads, softmax
+    cross-entropy plus, for foreground RoIs only, smooth-L1 or L1 summed
+    over the encoded deltas of the assigned class (GIoU on decoded boxes
+    where the head regresses those), with the head's loss weights. Any
+    element-wise loss (a sigmoid classifier's per class, seesaw's terms) is
+    summed per RoI. Unnormalised, computed in fp32 whatever the dtype of
+    the inputs, so a half-precision forward cannot overflow the ranking.
 
     Args:
-        cls_score (Tensor): (n, num_classes + 1) logits, background last.
-        bbox_pred (Tensor, optional): (n, 4) if ``reg_class_agnostic`` else
-            (n, 4 * num_classes) deltas. Needed when ``'bbox' in terms``.
-        labels (Tensor): (n, ) long labels in [0, num_classes];
-            ``num_classes`` is background.
-        bbox_targets (Tensor): (n, 4) encoded regression targets; rows of
-            background RoIs are ignored.
-        num_classes (int): Number of object classes.
-        reg_class_agnostic (bool): Whether ``bbox_pred`` has one set of
-            deltas for all classes.
-        terms (Sequence[str]): Which of ``'cls'`` and ``'bbox'`` to add.
-        beta (float): Smooth-L1 transition point.
+        bbox_head (BBoxHead): The box head whose ``loss`` ranks.
+        cls_score (Tensor): (n, C) classification scores.
+        bbox_pred (Tensor, optional): (n, 4) or (n, 4 * num_classes)
+            deltas. Needed when ``'bbox' in terms``.
+        rois (Tensor): (n, 5) RoIs (decoded regression needs them).
+        targets (tuple[Tensor]): ``bbox_head.get_targets(..., concat=True)``:
+            labels (n, ) with background ``num_classes``, label weights,
+            box targets (n, 4) and box weights (n, 4).
+        terms (Sequence[str]): ``'cls'`` (every loss of the head but
+            ``loss_bbox``) and ``'bbox'`` (``loss_bbox``).
 
     Returns:
         Tensor: (n, ) fp32 loss per RoI.
+
+    Raises:
+        ValueError: A loss of the head is not one value (or row) per RoI.
     """
+    labels = targets[0]
     num_rois = labels.numel()
-    if cls_score.size(-1) != num_classes + 1:
-        raise ValueError(
-            f'OHEM ranks RoIs by softmax cross-entropy and needs '
-            f'num_classes + 1 = {num_classes + 1} scores per RoI, got '
-            f'{cls_score.size(-1)} (a sigmoid classifier cannot be ranked)')
-    loss = cls_score.new_zeros(num_rois, dtype=torch.float32)
-    if 'cls' in terms:
-        loss = loss + F.cross_entropy(
-            cls_score.float(), labels, reduction='none')
-    if 'bbox' in terms and num_rois > 0:
-        if bbox_pred is None:
-            raise ValueError("loss term 'bbox' needs bbox_pred")
-        fg = (labels >= 0) & (labels < num_classes)
-        deltas = bbox_pred.float().view(num_rois, -1, 4)
-        cls_idx = labels.clamp(max=num_classes - 1)
-        if reg_class_agnostic:
-            cls_idx = torch.zeros_like(cls_idx)
-        fg_deltas = deltas[torch.arange(num_rois, device=labels.device),
-                           cls_idx]
-        smooth_l1 = F.smooth_l1_loss(
-            fg_deltas, bbox_targets.float(), beta=beta,
-            reduction='none').sum(dim=1)
-        loss = loss + torch.where(fg, smooth_l1, torch.zeros_like(smooth_l1))
-    return loss
+    is_fg = (labels >= 0) & (labels < bbox_head.num_classes)
+    losses = bbox_head.loss(
+        cls_score.float(),
+        None if bbox_pred is None else bbox_pred.float(),
+        rois,
+        *targets,
+        reduction_override='none')
+    total = torch.zeros(num_rois, device=labels.device)
+    for key, value in losses.items():
+        term = 'bbox' if key == 'loss_bbox' else 'cls'
+        if not key.startswith('loss') or term not in terms:
+            continue  # 'acc', or a term we do not rank by
+        rows = int(is_fg.sum()) if term == 'bbox' else num_rois
+        if term == 'bbox' and rows == 0:
+            continue  # mmdet's zero-dimensional 0 when no RoI is foreground
+        if value.dim() == 0 or value.size(0) != rows:
+            raise ValueError(
+                f'{type(bbox_head).__name__}.loss(reduction_override='
+                f"'none') gave {key} of shape {tuple(value.shape)}, not one "
+                f'row per RoI ({rows})')
+        value = value.float().reshape(rows, -1).sum(dim=1)
+        if term == 'bbox':
+            total[is_fg] += value
+        else:
+            total += value
+    return total
 
 
 def rank_within_groups(groups: Tensor, num_groups: int) -> Tensor:

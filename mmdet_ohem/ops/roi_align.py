@@ -9,12 +9,13 @@ vectors: with channels last, every output bin sums ``4 * grid_h * grid_w``
 rules and the weights are mmcv's (``roi_align.cpp``); only the order of the
 additions differs, so the result agrees with mmcv's to float rounding.
 """
-from typing import List, Optional, Sequence
+import contextlib
+from typing import Iterator, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from mmcv.ops import RoIAlign
-from torch import Tensor
+from torch import Tensor, nn
 
 
 def _axis_taps(start: Tensor, length: Tensor, size: int, out_size: int,
@@ -53,10 +54,7 @@ class ChannelsLastRoIAlign:
     """mmcv's average RoIAlign with a fixed sampling grid, without grad.
 
     The features are copied channels-last once, when it is built; each call
-    pools a chunk of RoIs from that table. With ``reuse_output`` the result
-    of a call is written into one buffer that the next call overwrites, so
-    that a pass over many chunks allocates (and page-faults) its largest
-    tensor once instead of once per chunk.
+    pools a chunk of RoIs from that table.
 
     Args:
         feat (Tensor): (N, C, H, W) features.
@@ -68,7 +66,6 @@ class ChannelsLastRoIAlign:
             the taps and the weights are; by default ``feat``'s.
         out_dtype (torch.dtype, optional): dtype of the result; by default
             the table's.
-        reuse_output (bool): See above.
     """
 
     #: RoIs per gather: 128 x 7 x 7 x 512 channels is 6.4 MB in bf16
@@ -81,8 +78,7 @@ class ChannelsLastRoIAlign:
                  sampling_ratio: int,
                  aligned: bool = True,
                  table_dtype: Optional[torch.dtype] = None,
-                 out_dtype: Optional[torch.dtype] = None,
-                 reuse_output: bool = False) -> None:
+                 out_dtype: Optional[torch.dtype] = None) -> None:
         if sampling_ratio <= 0:
             raise ValueError('ChannelsLastRoIAlign needs a fixed sampling '
                              f'grid, got sampling_ratio={sampling_ratio}')
@@ -98,8 +94,6 @@ class ChannelsLastRoIAlign:
             (num_imgs, self.height, self.width, self.channels),
             dtype=table_dtype).copy_(feat.permute(0, 2, 3,
                                                   1)).view(-1, self.channels)
-        self.reuse_output = reuse_output
-        self._buffer: Optional[Tensor] = None
 
     def __call__(self, rois: Tensor) -> Tensor:
         """Pool ``rois``.
@@ -109,10 +103,11 @@ class ChannelsLastRoIAlign:
                 image coordinates.
 
         Returns:
-            Tensor: (n, C, out_h, out_w) contiguous pooled features; with
-            ``reuse_output``, valid until the next call.
+            Tensor: (n, C, out_h, out_w) contiguous pooled features.
         """
-        out = self._output(len(rois))
+        out = self.table.new_empty(
+            (len(rois), self.channels, *self.output_size),
+            dtype=self.out_dtype)
         taps = self._taps(rois)
         # The outer sums and products of the taps, the gather and its output
         # go in pieces whose temporaries stay below glibc's mmap threshold:
@@ -183,14 +178,6 @@ class ChannelsLastRoIAlign:
             pooled.view(num_rois, out_h, out_w,
                         self.channels).permute(0, 3, 1, 2))
 
-    def _output(self, num_rois: int) -> Tensor:
-        shape = (num_rois, self.channels, *self.output_size)
-        if not self.reuse_output:
-            return self.table.new_empty(shape, dtype=self.out_dtype)
-        if self._buffer is None or len(self._buffer) < num_rois:
-            self._buffer = self.table.new_empty(shape, dtype=self.out_dtype)
-        return self._buffer[:num_rois]
-
 
 def readonly_roi_pooler(extractor,
                         x: Sequence[Tensor]) -> Optional[ChannelsLastRoIAlign]:
@@ -199,8 +186,7 @@ def readonly_roi_pooler(extractor,
     It applies to a single-level extractor with mmcv's average
     :class:`~mmcv.ops.RoIAlign` of a fixed sampling grid, on CPU, without
     grad. Anything else returns None: use the extractor. Build it in the
-    pass (under its autocast), use it for the pass's chunks (its output
-    buffer is reused), then drop it.
+    pass (under its autocast), use it for the pass's chunks, then drop it.
 
     Args:
         extractor: The RoI head's ``bbox_roi_extractor``.
@@ -233,5 +219,46 @@ def readonly_roi_pooler(extractor,
         layer.sampling_ratio,
         layer.aligned,
         table_dtype=table_dtype,
-        out_dtype=out_dtype,
-        reuse_output=True)
+        out_dtype=out_dtype)
+
+
+class _GatherLayer(nn.Module):
+    """A RoI layer that pools ``feat`` by a :class:`ChannelsLastRoIAlign`
+    and any other features by the layer it stands in for."""
+
+    def __init__(self, layer: nn.Module, feat: Tensor,
+                 pool: ChannelsLastRoIAlign) -> None:
+        super().__init__()
+        self.layer, self.pool = layer, pool
+        self.feat = feat
+        self.output_size = layer.output_size  # the extractor reads it
+
+    def forward(self, feat: Tensor, rois: Tensor) -> Tensor:
+        if feat is self.feat:
+            return self.pool(rois)
+        return self.layer(feat, rois)
+
+
+@contextlib.contextmanager
+def readonly_roi_layer(extractor, x: Sequence[Tensor]) -> Iterator[None]:
+    """While active, ``extractor`` pools ``x[0]`` by the gather of
+    :func:`readonly_roi_pooler`, where that applies; otherwise nothing
+    changes. Whatever the RoI head's own forward does with the extractor
+    (Double-Head calls it twice, once with scaled RoIs) stays as it is:
+    only the RoI layer is swapped.
+
+    Args:
+        extractor: A RoI extractor with ``roi_layers`` (mmdet's
+            ``SingleRoIExtractor`` and subclasses).
+        x (Sequence[Tensor]): Multi-level features, each (N, C, H, W).
+    """
+    pool = readonly_roi_pooler(extractor, x)
+    if pool is None:
+        yield
+        return
+    layer = extractor.roi_layers[0]
+    extractor.roi_layers[0] = _GatherLayer(layer, x[0], pool)
+    try:
+        yield
+    finally:
+        extractor.roi_layers[0] = layer

@@ -15,7 +15,8 @@ import pytest
 import torch
 from tiny import REPO
 
-from mmdet_ohem.workbench.benchmark import measure, report, run, variants
+from mmdet_ohem.workbench.benchmark import (flops, measure, report, run,
+                                            variants)
 
 
 def test_quick_run_reports_every_variant_ratio_and_the_limits(tmp_path):
@@ -258,3 +259,41 @@ def test_light_workload_presets_and_explicit_settings():
     assert (quick['model'], quick['size'], quick['iters']) == ('tiny',
                                                                (240, 400), 2)
     assert run.settings()['model'] == 'vgg16'
+
+
+def test_fpn_workload_is_mmdets_faster_rcnn_and_checks_against_mmdet():
+    fpn = run.settings('fpn')
+    assert (fpn['model'], fpn['size'], fpn['proposals']) == ('r50_fpn',
+                                                             (512, 768), 1000)
+    assert fpn['variants'] == [
+        'frcn', 'mmdet_ohem', 'ohem_sampler', 'ohem_head'
+    ]
+    frcn = variants.model_config('r50_fpn', 'frcn', 'cpu')
+    assert (frcn.type, frcn.roi_head.type,
+            frcn.train_cfg.rcnn.sampler.type) == ('FasterRCNN',
+                                                  'StandardRoIHead',
+                                                  'RandomSampler')
+    ours = variants.model_config('r50_fpn', 'ohem_head', 'cpu')
+    assert ours.roi_head.type == 'OHEMRoIHead'
+    assert ours.train_cfg.rcnn.sampler.num == 512
+    # the config's RoIAlign (adaptive grid) is kept: only RoIPool is
+    # replaced on CPU
+    assert ours.roi_head.bbox_roi_extractor.roi_layer.sampling_ratio == 0
+
+    # the trunk of a Faster R-CNN step is backbone, FPN and RPN head
+    floor = variants.floor_for('r50_fpn', size=(512, 768), num_proposals=1000)
+    detector = variants.build_model('r50_fpn', 'frcn', 'cpu')
+    backbone = flops.train_flops(
+        flops.layer_macs(detector.backbone, (torch.zeros(2, 3, 512, 768), )))
+    assert floor['trunk_forward_tflop'] * 1e12 > 1.2 * backbone['forward']
+    # fc6 + fc7 + cls + reg of one RoI
+    per_roi = 2 * (256 * 49 * 1024 + 1024 * 1024 + 1024 * 81 + 1024 * 320)
+    assert floor['head_forward_gflop_per_roi'] * 1e9 == pytest.approx(per_roi)
+
+    results = fabricated_results()
+    results['args']['workload'] = 'fpn'
+    targets = evaluated(results)['targets']
+    assert not any(
+        name in ('exact_time', 'fast_time') or 'efficiency' in name
+        for name in targets)
+    assert targets['exact_not_slower_than_mmdet']['met']

@@ -17,30 +17,34 @@ ITERS = 3
 
 
 def test_ranking_loss_is_fp32_where_fp16_overflows():
+    from mmdet.models.roi_heads.bbox_heads import BBoxHead
+    head = BBoxHead(
+        with_avg_pool=False,
+        in_channels=4,
+        roi_feat_size=1,
+        num_classes=1,
+        reg_class_agnostic=True,
+        loss_bbox=dict(type='SmoothL1Loss', beta=1.0))
+    rois = torch.tensor([[0., 0, 0, 10, 10]] * 2)
     # background RoIs whose fp16 cross-entropy is inf for both
     cls_score = torch.tensor([[6e4, -6e4], [6e4, -5e4]]).half()
     labels = torch.tensor([1, 1])
-    targets = torch.zeros(2, 4)
+    targets = (labels, torch.ones(2), torch.zeros(2, 4), torch.zeros(2, 4))
     assert F.cross_entropy(cls_score, labels, reduction='none').isinf().all()
     with torch.autocast('cpu', dtype=torch.float16):
-        loss = per_roi_loss(
-            cls_score, None, labels, targets, 1, terms=('cls', ))
+        loss = per_roi_loss(head, cls_score, None, rois, targets, ('cls', ))
     assert loss.dtype == torch.float32
     assert torch.isfinite(loss).all() and loss[0] > loss[1]
     torch.testing.assert_close(loss, torch.tensor([12e4, 6e4 + 49984.]))
 
     # foreground RoIs whose fp16 smooth-L1 is inf
     bbox_pred = torch.tensor([[6e4, 0, 0, 0], [5e4, 0, 0, 0]]).half()
-    targets = torch.tensor([[-6e4, 0, 0, 0], [-6e4, 0, 0, 0]])
-    assert F.smooth_l1_loss(bbox_pred, targets.half()).isinf()
-    loss = per_roi_loss(
-        cls_score,
-        bbox_pred,
-        torch.tensor([0, 0]),
-        targets,
-        1,
-        reg_class_agnostic=True,
-        terms=('bbox', ))
+    labels = torch.tensor([0, 0])
+    targets = (labels, torch.ones(2),
+               torch.tensor([[-6e4, 0, 0, 0], [-6e4, 0, 0,
+                                               0]]), torch.ones(2, 4))
+    assert F.smooth_l1_loss(bbox_pred, targets[2].half()).isinf()
+    loss = per_roi_loss(head, cls_score, bbox_pred, rois, targets, ('bbox', ))
     torch.testing.assert_close(loss, torch.tensor([12e4 - 0.5, 109983.5]))
 
 

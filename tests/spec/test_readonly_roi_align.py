@@ -3,7 +3,8 @@ import pytest
 import torch
 from mmcv.ops import RoIAlign
 
-from mmdet_ohem.ops.roi_align import ChannelsLastRoIAlign, readonly_roi_pooler
+from mmdet_ohem.ops.roi_align import (ChannelsLastRoIAlign, readonly_roi_layer,
+                                      readonly_roi_pooler)
 
 
 def rois_on(num_imgs, height, width, stride, n=300, seed=0):
@@ -68,27 +69,35 @@ def test_used_without_grad_on_cpu_only():
         assert readonly_roi_pooler(adaptive, feat) is None
 
 
-def test_chunks_share_one_output_buffer():
-    """Each call is right when it returns; the next call reuses the memory
-    of the largest result so far instead of allocating."""
+def test_readonly_roi_layer_swaps_the_layer_while_active():
+    """Inside the context the extractor's RoI layer pools the features it
+    was given by the gather, each call its own result (Double-Head pools
+    twice per chunk), other features by mmcv; afterwards it is mmcv's."""
+    from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
     torch.manual_seed(0)
-    feat = torch.randn(2, 8, 11, 17)
+    extractor = SingleRoIExtractor(
+        dict(type='RoIAlign', output_size=7, sampling_ratio=2), 8, [16])
+    layer = extractor.roi_layers[0]
+    x = (torch.randn(2, 8, 11, 17), )
     rois = rois_on(2, 11, 17, stride=16, n=50)
-    layer = RoIAlign(7, 1 / 16, 2)
-    pool = ChannelsLastRoIAlign(feat, (7, 7), 1 / 16, 2, reuse_output=True)
-    first = pool(rois[:30])
-    torch.testing.assert_close(first, layer(feat, rois[:30]))
-    second = pool(rois[30:])
-    assert second.data_ptr() == first.data_ptr() and len(second) == 20
-    assert second.is_contiguous()
-    torch.testing.assert_close(second, layer(feat, rois[30:]))
-    assert pool(rois).data_ptr() != first.data_ptr()  # it had to grow
-    assert len(pool(rois[:0])) == 0
-    # without reuse, every result is its own
-    fresh = ChannelsLastRoIAlign(feat, (7, 7), 1 / 16, 2)
-    assert fresh(rois[:5]).data_ptr() != fresh(rois[:5]).data_ptr()
+    with torch.no_grad(), readonly_roi_layer(extractor, x):
+        assert type(extractor.roi_layers[0]).__name__ == '_GatherLayer'
+        first = extractor(x, rois[:30])
+        second = extractor(x, rois[30:], roi_scale_factor=1.5)
+        other = torch.randn(2, 8, 11, 17)
+        from_mmcv = extractor((other, ), rois)
+    assert extractor.roi_layers[0] is layer
+    assert first.data_ptr() != second.data_ptr()
+    torch.testing.assert_close(
+        first, layer(x[0], rois[:30]), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        second, layer(x[0], rois[30:]), rtol=1e-5, atol=1e-6)
+    assert torch.equal(from_mmcv, layer(other, rois))
+    # with grad (the trainable copy) nothing is swapped
+    with readonly_roi_layer(extractor, x):
+        assert extractor.roi_layers[0] is layer
     with pytest.raises(ValueError, match='sampling_ratio=0'):
-        ChannelsLastRoIAlign(feat, (7, 7), 1 / 16, 0)
+        ChannelsLastRoIAlign(x[0], (7, 7), 1 / 16, 0)
 
 
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])

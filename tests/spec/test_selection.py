@@ -240,6 +240,32 @@ def test_rank_within_groups():
     assert rank_within_groups(groups, 3).tolist() == [0, 0, 1, 0, 1, 2]
 
 
+def box_head(num_classes=3, **kwargs):
+    """An mmdet BBoxHead, by default with the paper's loss: softmax CE +
+    smooth-L1 (beta 1) on deltas."""
+    from mmdet.models.roi_heads.bbox_heads import BBoxHead
+    cfg = dict(
+        with_avg_pool=False,
+        in_channels=4,
+        roi_feat_size=1,
+        num_classes=num_classes,
+        loss_cls=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0))
+    return BBoxHead(**dict(cfg, **kwargs))
+
+
+def roi_targets(labels, num_classes, bbox_targets=None):
+    """``get_targets(concat=True)``: weights 1, box weights on fg only."""
+    n = len(labels)
+    fg = (labels < num_classes).float()[:, None].expand(n, 4)
+    if bbox_targets is None:
+        bbox_targets = torch.zeros(n, 4)
+    return labels, torch.ones(n), bbox_targets, fg
+
+
+ROIS = torch.tensor([[0., 0, 0, 10, 10]] * 3)
+
+
 def test_per_roi_loss_by_hand():
     num_classes = 3
     cls_score = torch.zeros(3, num_classes + 1)  # uniform: CE = log 4
@@ -247,44 +273,58 @@ def test_per_roi_loss_by_hand():
     bbox_pred[0, 4:8] = torch.tensor([1., 0., 0., 0.])  # class 1, |d| = 1
     bbox_pred[1, 8:12] = torch.tensor([0., 3., 0., 0.])  # class 2, |d| = 3
     bbox_pred[2] = 5.  # background: regression does not count
-    labels = torch.tensor([1, 2, 3])
-    targets = torch.zeros(3, 4)
-    loss = per_roi_loss(cls_score, bbox_pred, labels, targets, num_classes)
+    targets = roi_targets(torch.tensor([1, 2, 3]), num_classes)
+    head = box_head(num_classes)
+    loss = per_roi_loss(head, cls_score, bbox_pred, ROIS, targets)
     ce = math.log(4)
     assert loss.tolist() == pytest.approx([ce + 0.5, ce + 2.5, ce])
     loss = per_roi_loss(
-        cls_score, bbox_pred, labels, targets, num_classes, terms=('bbox', ))
+        head, cls_score, bbox_pred, ROIS, targets, terms=('bbox', ))
     assert loss.tolist() == pytest.approx([0.5, 2.5, 0.])
     loss = per_roi_loss(
-        cls_score, bbox_pred, labels, targets, num_classes, terms=('cls', ))
+        head, cls_score, bbox_pred, ROIS, targets, terms=('cls', ))
     assert loss.tolist() == pytest.approx([ce, ce, ce])
+    # the head's own loss: L1 weighted by 2, sigmoid cross-entropy (summed
+    # over the 4 channels, log 2 each at logit 0)
+    head = box_head(
+        num_classes,
+        loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=True),
+        loss_bbox=dict(type='L1Loss', loss_weight=2.0))
+    loss = per_roi_loss(head, cls_score, bbox_pred, ROIS, targets)
+    bce = 4 * math.log(2)
+    assert loss.tolist() == pytest.approx([bce + 2, bce + 6, bce])
 
 
 def test_per_roi_loss_class_agnostic_and_fp32():
     cls_score = torch.zeros(2, 3, dtype=torch.bfloat16)
     bbox_pred = torch.tensor([[2., 0, 0, 0], [9., 9, 9, 9]],
                              dtype=torch.bfloat16)
-    labels = torch.tensor([0, 2])
-    loss = per_roi_loss(
-        cls_score,
-        bbox_pred,
-        labels,
-        torch.zeros(2, 4),
-        2,
-        reg_class_agnostic=True)
+    head = box_head(2, reg_class_agnostic=True)
+    loss = per_roi_loss(head, cls_score, bbox_pred, ROIS[:2],
+                        roi_targets(torch.tensor([0, 2]), 2))
     assert loss.dtype == torch.float32
     assert loss.tolist() == pytest.approx([math.log(3) + 1.5, math.log(3)])
 
 
-def test_per_roi_loss_refuses_sigmoid_scores():
-    with pytest.raises(ValueError, match='num_classes \\+ 1 = 4'):
-        per_roi_loss(
-            torch.zeros(2, 3),
-            None,
-            torch.tensor([0, 3]),
-            torch.zeros(2, 4),
-            3,
-            terms=('cls', ))
+def test_per_roi_loss_needs_one_value_per_roi():
+
+    class MeanOnly(torch.nn.Module):
+        """A loss that ignores reduction_override."""
+
+        def forward(self, pred, target, weight=None, **kwargs):
+            return pred.mean()
+
+    head = box_head(3)
+    head.loss_cls = MeanOnly()
+    args = (head, torch.zeros(3, 4), torch.zeros(3, 12), ROIS,
+            roi_targets(torch.tensor([0, 3, 3]), 3))
+    with pytest.raises(
+            ValueError,
+            match="loss_cls of shape \\(\\), not one "
+            'row per RoI \\(3\\)'):
+        per_roi_loss(*args)
+    # the regression term alone still ranks
+    assert per_roi_loss(*args, terms=('bbox', )).tolist() == [0., 0., 0.]
 
 
 @pytest.mark.cuda

@@ -49,6 +49,25 @@ def train_flops(rows: List[tuple], input_needs_grad: bool = False) -> dict:
     return dict(forward=forward, backward=backward)
 
 
+class _Trunk(nn.Module):
+    """What a detector runs on whole images: backbone, neck, RPN head."""
+
+    def __init__(self, detector: nn.Module) -> None:
+        super().__init__()
+        self.backbone = detector.backbone
+        self.neck = detector.neck if detector.with_neck else None
+        self.rpn_head = detector.rpn_head if getattr(detector, 'with_rpn',
+                                                     False) else None
+
+    def forward(self, img):
+        x = self.backbone(img)
+        if self.neck is not None:
+            x = self.neck(x)
+        if self.rpn_head is not None:
+            self.rpn_head(x)
+        return x
+
+
 def compute_floor(detector: nn.Module, batch_shape: Sequence[int],
                   num_imgs: int, num_train_rois: int,
                   num_readonly_rois: int) -> dict:
@@ -62,12 +81,13 @@ def compute_floor(detector: nn.Module, batch_shape: Sequence[int],
     cost their forward only, and the first trainable one its weight
     gradient only.
 
-    ``baseline = trunk(fwd + bwd) + head(fwd + bwd) x num_train_rois``,
+    ``baseline = trunk(fwd + bwd) + head(fwd + bwd) x num_train_rois``
+    (the trunk: backbone, neck and RPN head, where the detector has them),
     ``readonly = head(fwd) x num_readonly_rois``,
     ``floor = (baseline + readonly) / baseline``.
     """
     h, w = batch_shape
-    trunk = layer_macs(detector.backbone, (torch.zeros(num_imgs, 3, h, w), ))
+    trunk = layer_macs(_Trunk(detector), (torch.zeros(num_imgs, 3, h, w), ))
     trunk_trains = any(p.requires_grad for p in detector.backbone.parameters())
     head = detector.roi_head
     extractor = head.bbox_roi_extractor

@@ -34,6 +34,7 @@ from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config, ConfigDict
 from mmengine.optim import build_optim_wrapper
+from mmengine.utils import get_installed_path
 
 from ..batch import as_data_batch, synthetic_batch
 from .flops import compute_floor
@@ -47,18 +48,31 @@ CONFIG_ROOT = osp.join(
 
 #: key -> (label, description)
 VARIANTS = {
-    'frcn': ('a', 'Fast R-CNN, RandomSampler (bg_lo 0.1, fg:bg 1:3)'),
+    'frcn': ('a', "RandomSampler, the config's heuristics (Fast R-CNN: bg_lo "
+             '0.1, fg:bg 1:3)'),
     'mmdet_ohem': ('b', "mmdet's OHEMSampler, StandardRoIHead"),
     'ohem_sampler': ('c', 'OnlineHardExampleSampler, StandardRoIHead'),
     'ohem_head': ('d', 'OHEMRoIHead, fp32 read-only pass'),
     'ohem_head_bf16': ('e', 'OHEMRoIHead, bf16 read-only pass'),
 }
-#: model key -> config under configs/ whose ``model`` is benchmarked
+#: model key -> config under configs/ (or mmdet's, ``mmdet::``) whose
+#: ``model`` is benchmarked
 MODELS_CFG = {
     'vgg16': 'fast_rcnn_vgg16_voc.py',
     'vgg_cnn_m_1024': 'fast_rcnn_vgg_cnn_m_1024_voc.py',
     'tiny': 'demo/fast_rcnn_tiny_synthvoc.py',
+    'r50_fpn': 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
 }
+
+
+def _config(model: str) -> Config:
+    name = MODELS_CFG[model]
+    if name.startswith('mmdet::'):
+        return Config.fromfile(
+            osp.join(
+                get_installed_path('mmdet'), '.mim', 'configs',
+                name[len('mmdet::'):]))
+    return Config.fromfile(osp.join(CONFIG_ROOT, name))
 
 
 def model_config(model: str,
@@ -69,18 +83,20 @@ def model_config(model: str,
 
     Args:
         model (str): A key of :data:`MODELS_CFG`. ``'tiny'`` is the
-            demo's ResNet trunk of 16 channels (stride 8) with 256-unit fcs.
+            demo's ResNet trunk of 16 channels (stride 8) with 256-unit fcs;
+            ``'r50_fpn'`` mmdet's Faster R-CNN R50-FPN (its RPN makes the
+            proposals; 512 RoIs per image).
         variant (str): A key of :data:`VARIANTS`.
         device (str): ``'cpu'`` or ``'cuda'``.
         roi_layer (str, optional): ``'RoIPool'`` or ``'RoIAlign'``; by
-            default the config's on CUDA and RoIAlign on CPU (mmcv has no
-            CPU RoIPool).
+            default the config's, RoIPool replaced by RoIAlign on CPU (mmcv
+            has no CPU RoIPool).
     """
-    cfg = Config.fromfile(osp.join(CONFIG_ROOT, MODELS_CFG[model])).model
+    cfg = _config(model).model
     cfg.pop('init_cfg', None)
     cfg.backbone.init_cfg = None
     layer = cfg.roi_head.bbox_roi_extractor.roi_layer
-    if roi_layer is None and device == 'cpu':
+    if roi_layer is None and device == 'cpu' and layer.type == 'RoIPool':
         roi_layer = 'RoIAlign'
     if roi_layer == 'RoIAlign':
         layer.update(type='RoIAlign', sampling_ratio=2)
@@ -113,8 +129,7 @@ def model_config(model: str,
 
 def optim_config(model: str) -> ConfigDict:
     """The config's optimizer (SGD, momentum 0.9, weight decay 5e-4)."""
-    return Config.fromfile(osp.join(CONFIG_ROOT,
-                                    MODELS_CFG[model])).optim_wrapper
+    return _config(model).optim_wrapper
 
 
 def benchmark_batch(num_imgs: int = 2,
