@@ -10,15 +10,12 @@
 _base_ = ['./faster_rcnn_mobilenetv2_bccd.py']
 
 stage_ious = (0.5, 0.6, 0.7)
-stage_stds = ([0.1, 0.1, 0.2, 0.2], [0.05, 0.05, 0.1, 0.1],
-              [0.033, 0.033, 0.067, 0.067])
-stage_head = dict(
-    _base_.model.roi_head.bbox_head, reg_class_agnostic=True)
+stage_stds = ([0.1, 0.1, 0.2, 0.2], [0.05, 0.05, 0.1,
+                                     0.1], [0.033, 0.033, 0.067, 0.067])
+stage_head = dict(_base_.model.roi_head.bbox_head, reg_class_agnostic=True)
 stage_rcnn = dict(
     assigner=dict(
-        type='MaxIoUAssigner',
-        match_low_quality=False,
-        ignore_iof_thr=-1),
+        type='MaxIoUAssigner', match_low_quality=False, ignore_iof_thr=-1),
     sampler=dict(
         type='RandomSampler',
         num=_base_.num_rois,

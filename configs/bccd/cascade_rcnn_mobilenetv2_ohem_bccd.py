@@ -13,8 +13,7 @@ stage_ohem = dict(
 stage_ohem['sampler'].pop('_delete_')
 model = dict(
     roi_head=dict(type='OHEMCascadeRoIHead'),
-    train_cfg=dict(
-        rcnn=[
-            dict(stage_ohem, assigner=rcnn.assigner)
-            for rcnn in _base_.model.train_cfg.rcnn
-        ]))
+    train_cfg=dict(rcnn=[
+        dict(stage_ohem, assigner=rcnn.assigner)
+        for rcnn in _base_.model.train_cfg.rcnn
+    ]))
