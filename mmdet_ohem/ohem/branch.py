@@ -81,15 +81,17 @@ class BoxBranch:
         rois = torch.tensor([[0., 0., 0., 8., 8.], [0., 2., 2., 10., 12.],
                              [0., 4., 4., 12., 12.]])
         labels = torch.tensor([0, num_classes, num_classes])
-        bbox_targets = (
-            rois[:, 1:] if bbox_head.reg_decoded_bbox else torch.zeros(
-                3, box_dim))
+        bbox_targets = torch.zeros(3, box_dim)  # deltas
+        if bbox_head.reg_decoded_bbox:
+            bbox_targets = rois[:, 1:]  # boxes
         bbox_weights = (labels == 0).float()[:, None].expand(3, box_dim)
         targets = (labels, torch.ones(3), bbox_targets, bbox_weights)
         try:
-            losses = per_roi_loss(bbox_head, torch.randn(3, cls_channels),
-                                  torch.zeros(3, reg_dim), rois, targets,
-                                  loss_terms)
+            # made-up scores that leave the global RNG alone (it seeds
+            # the weights initialised after the build)
+            scores = torch.linspace(-1., 1., 3 * cls_channels).view(3, -1)
+            losses = per_roi_loss(bbox_head, scores, torch.zeros(3, reg_dim),
+                                  rois, targets, loss_terms)
             ok = losses.shape == (3, ) and bool(torch.isfinite(losses).all())
             problem = f'gave {losses.tolist()}'
         except Exception as error:  # any failure of the head's own loss

@@ -44,7 +44,9 @@ def test_config_trains_one_step_on_cpu(config):
         dataset = dataset.datasets[0]
     classes = (dataset.get('metainfo') or {}).get('classes') or \
         DATASETS.get(dataset.type).METAINFO['classes']
-    assert cfg.model.roi_head.bbox_head.num_classes == len(classes)
+    heads = cfg.model.roi_head.bbox_head  # a cascade has one per stage
+    heads = heads if isinstance(heads, list) else [heads]
+    assert all(head.num_classes == len(classes) for head in heads)
 
     torch.manual_seed(0)
     model = MODELS.build(cpu_model_cfg(cfg))
@@ -57,8 +59,10 @@ def test_config_trains_one_step_on_cpu(config):
     loss, log_vars = model.parse_losses(losses)
     loss.backward()
     assert torch.isfinite(loss), log_vars
-    fc_cls = model.roi_head.bbox_head.fc_cls.weight.grad
-    assert fc_cls is not None and fc_cls.abs().sum() > 0
+    heads = model.roi_head.bbox_head
+    for head in heads if isinstance(heads, torch.nn.ModuleList) else [heads]:
+        fc_cls = head.fc_cls.weight.grad
+        assert fc_cls is not None and fc_cls.abs().sum() > 0
     # what the paper freezes gets no gradient
     frozen = [p for p in model.backbone.parameters() if not p.requires_grad]
     if cfg.model.backbone.type == 'FastRCNNVGG':

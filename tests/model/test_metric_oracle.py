@@ -116,7 +116,8 @@ def make_voc(root, dataset, classes, num_images):
     os.makedirs(osp.dirname(split), exist_ok=True)
     with open(split, 'w') as f:
         f.write('\n'.join(truth) + '\n')
-    save_proposals(osp.join(root, dataset.proposal_file), proposals)
+    if dataset.get('proposal_file'):  # Faster R-CNN makes its own
+        save_proposals(osp.join(root, dataset.proposal_file), proposals)
     return truth
 
 
