@@ -35,37 +35,15 @@ model = dict(
         bbox_head=[
             dict(
                 stage_head,
-                bbox_coder=dict(
-                    stage_head['bbox_coder'], target_stds=stage_stds[0])),
-            dict(
-                stage_head,
-                bbox_coder=dict(
-                    stage_head['bbox_coder'], target_stds=stage_stds[1])),
-            dict(
-                stage_head,
-                bbox_coder=dict(
-                    stage_head['bbox_coder'], target_stds=stage_stds[2])),
+                bbox_coder=dict(stage_head['bbox_coder'], target_stds=stds))
+            for stds in stage_stds
         ]),
     train_cfg=dict(rcnn=[
         dict(
             stage_rcnn,
             assigner=dict(
                 stage_rcnn['assigner'],
-                pos_iou_thr=stage_ious[0],
-                neg_iou_thr=stage_ious[0],
-                min_pos_iou=stage_ious[0])),
-        dict(
-            stage_rcnn,
-            assigner=dict(
-                stage_rcnn['assigner'],
-                pos_iou_thr=stage_ious[1],
-                neg_iou_thr=stage_ious[1],
-                min_pos_iou=stage_ious[1])),
-        dict(
-            stage_rcnn,
-            assigner=dict(
-                stage_rcnn['assigner'],
-                pos_iou_thr=stage_ious[2],
-                neg_iou_thr=stage_ious[2],
-                min_pos_iou=stage_ious[2])),
+                pos_iou_thr=iou,
+                neg_iou_thr=iou,
+                min_pos_iou=iou)) for iou in stage_ious
     ]))

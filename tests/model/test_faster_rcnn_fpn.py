@@ -12,13 +12,9 @@ from tiny import REPO
 pytestmark = pytest.mark.slow  # a few seconds per step of a big model
 
 
-@pytest.mark.parametrize('roi_head', ['OHEMRoIHead', 'StandardRoIHead'])
-def test_faster_rcnn_r50_fpn_ohem_one_training_step(roi_head):
-    cfg = Config.fromfile(
-        osp.join(REPO, 'configs/faster_rcnn_r50_fpn_ohem_1x_coco.py'))
-    assert cfg.model.train_cfg.rcnn.sampler.type == 'OnlineHardExampleSampler'
-    cfg.model.backbone.init_cfg = None
-    cfg.model.roi_head.type = roi_head
+def build_and_step(cfg):
+    """The config's model (seeded) and its losses on two random COCO-style
+    images of 128x160."""
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     data = demo_mm_inputs(
@@ -27,7 +23,17 @@ def test_faster_rcnn_r50_fpn_ohem_one_training_step(roi_head):
         num_items=[3, 2],
         num_classes=80)
     data = model.data_preprocessor(data, training=True)
-    losses = model.loss(data['inputs'], data['data_samples'])
+    return model, model.loss(data['inputs'], data['data_samples'])
+
+
+@pytest.mark.parametrize('roi_head', ['OHEMRoIHead', 'StandardRoIHead'])
+def test_faster_rcnn_r50_fpn_ohem_one_training_step(roi_head):
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/faster_rcnn_r50_fpn_ohem_1x_coco.py'))
+    assert cfg.model.train_cfg.rcnn.sampler.type == 'OnlineHardExampleSampler'
+    cfg.model.backbone.init_cfg = None
+    cfg.model.roi_head.type = roi_head
+    model, losses = build_and_step(cfg)
     loss, log_vars = model.parse_losses(losses)
     assert torch.isfinite(loss)
     assert {'loss_rpn_cls', 'loss_cls', 'loss_bbox'} <= set(log_vars)
@@ -60,15 +66,7 @@ def test_mmdet_configs_with_either_ohem_sampler(config, sampler):
         stage.sampler = dict(type=sampler, num=64)
         if sampler == 'OHEMSampler':
             stage.sampler.pos_fraction = 0.25
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    data = demo_mm_inputs(
-        batch_size=2,
-        image_shapes=[(3, 128, 160)] * 2,
-        num_items=[3, 2],
-        num_classes=80)
-    data = model.data_preprocessor(data, training=True)
-    loss, log_vars = model.parse_losses(
-        model.loss(data['inputs'], data['data_samples']))
+    model, losses = build_and_step(cfg)
+    loss, log_vars = model.parse_losses(losses)
     assert torch.isfinite(loss)
     assert any('loss_bbox' in key for key in log_vars)
