@@ -58,8 +58,11 @@ class MiningInstruments:
             self._records.append(record)
 
 
-def log_mining_stats(losses: Tensor, is_pos: Tensor, keep: Tensor,
-                     candidates: List[CandidateRoIs]) -> None:
+def log_mining_stats(losses: Tensor,
+                     is_pos: Tensor,
+                     keep: Tensor,
+                     candidates: List[CandidateRoIs],
+                     prefix: str = '') -> None:
     """Log the hard set against all RoIs, over all processes.
 
     Sums are all-reduced in one small collective per call (one per step
@@ -71,6 +74,8 @@ def log_mining_stats(losses: Tensor, is_pos: Tensor, keep: Tensor,
         is_pos (Tensor): (n, ) bool, whether each is foreground.
         keep (Tensor): (k, ) indices of the hard ones.
         candidates (list[CandidateRoIs]): One per image.
+        prefix (str): Before each key: a cascade stage's ``'s1.'``, as
+            mmdet names that stage's losses.
     """
     invalid = sum(c.num_invalid for c in candidates)
     counts = [len(candidates), len(keep), len(losses), invalid]
@@ -89,5 +94,6 @@ def log_mining_stats(losses: Tensor, is_pos: Tensor, keep: Tensor,
              all_loss / num_all)
     message_hub = MessageHub.get_current_instance()
     for key, value in zip(STAT_KEYS, stats):
-        message_hub.update_scalar(f'train/{key}', value)
-    message_hub.update_scalar('train/ohem_invalid_rois', int(num_invalid))
+        message_hub.update_scalar(f'train/{prefix}{key}', value)
+    message_hub.update_scalar(f'train/{prefix}ohem_invalid_rois',
+                              int(num_invalid))

@@ -192,7 +192,9 @@ class OnlineHardExampleSampler(MiningInstruments):
                 is_pos=is_pos,
                 max_pos_fraction=self.max_pos_fraction,
                 min_pos_fraction=self.min_pos_fraction)
-        log_mining_stats(losses, is_pos, keep, candidates)
+        stage = branch.stage
+        log_mining_stats(losses, is_pos, keep, candidates,
+                         '' if stage is None else f's{stage}.')
         self._record(
             rois=rois,
             losses=losses,

@@ -322,3 +322,14 @@ def test_cascade_with_an_image_without_gt_and_one_without_proposals():
         # the second image's only candidates are its 2 GT boxes, at every
         # stage (the refined GT boxes are not passed on)
         assert len(no_props.pos_inds) == 2 and len(no_props.neg_inds) == 0
+
+
+def test_cascade_logs_each_stage_statistics_under_its_prefix():
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_instance('test_cascade_stats')
+    model = build(tiny_cascade())
+    model.loss(*tiny_batch_scaled())
+    for stage in range(3):
+        num_hard = hub.get_scalar(f'train/s{stage}.ohem_num_hard').current()
+        assert 0 < num_hard <= SAMPLER['num']
+    assert 'train/ohem_num_hard' not in hub.log_scalars
