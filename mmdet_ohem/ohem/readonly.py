@@ -95,9 +95,11 @@ class ReadOnlyPass:
         # the CPU gather (where it applies) inside it.
         with torch.no_grad(), _train_mode(branch.roi_head,
                                           self.mode == 'train'), autocast, \
-                readonly_roi_layer(branch.roi_extractor, x):
+                readonly_roi_layer(branch.roi_extractor, x) as gather:
             for start in range(0, len(rois), self.chunk_size):
                 part = slice(start, start + self.chunk_size)
+                if gather is not None:  # pool into the last chunk's memory
+                    gather.next_chunk()
                 out = branch.forward(x, rois[part])
                 chunk_targets = [t[part] for t in targets]
                 with torch.autocast(device, enabled=False):

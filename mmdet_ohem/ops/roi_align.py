@@ -54,7 +54,11 @@ class ChannelsLastRoIAlign:
     """mmcv's average RoIAlign with a fixed sampling grid, without grad.
 
     The features are copied channels-last once, when it is built; each call
-    pools a chunk of RoIs from that table.
+    pools a chunk of RoIs from that table. With ``reuse_output``, the k-th
+    call since :meth:`next_chunk` writes into the k-th of the buffers it
+    keeps (grown as needed), so that a pass over many chunks allocates (and
+    page-faults) its largest tensors once instead of once per chunk; a
+    result is valid until the same call after the next :meth:`next_chunk`.
 
     Args:
         feat (Tensor): (N, C, H, W) features.
@@ -66,6 +70,7 @@ class ChannelsLastRoIAlign:
             the taps and the weights are; by default ``feat``'s.
         out_dtype (torch.dtype, optional): dtype of the result; by default
             the table's.
+        reuse_output (bool): See above.
     """
 
     #: RoIs per gather: 128 x 7 x 7 x 512 channels is 6.4 MB in bf16
@@ -78,7 +83,8 @@ class ChannelsLastRoIAlign:
                  sampling_ratio: int,
                  aligned: bool = True,
                  table_dtype: Optional[torch.dtype] = None,
-                 out_dtype: Optional[torch.dtype] = None) -> None:
+                 out_dtype: Optional[torch.dtype] = None,
+                 reuse_output: bool = False) -> None:
         if sampling_ratio <= 0:
             raise ValueError('ChannelsLastRoIAlign needs a fixed sampling '
                              f'grid, got sampling_ratio={sampling_ratio}')
@@ -94,6 +100,9 @@ class ChannelsLastRoIAlign:
             (num_imgs, self.height, self.width, self.channels),
             dtype=table_dtype).copy_(feat.permute(0, 2, 3,
                                                   1)).view(-1, self.channels)
+        self.reuse_output = reuse_output
+        self._buffers: List[Tensor] = []
+        self._calls = 0
 
     def __call__(self, rois: Tensor) -> Tensor:
         """Pool ``rois``.
@@ -105,9 +114,7 @@ class ChannelsLastRoIAlign:
         Returns:
             Tensor: (n, C, out_h, out_w) contiguous pooled features.
         """
-        out = self.table.new_empty(
-            (len(rois), self.channels, *self.output_size),
-            dtype=self.out_dtype)
+        out = self._output(len(rois))
         taps = self._taps(rois)
         # The outer sums and products of the taps, the gather and its output
         # go in pieces whose temporaries stay below glibc's mmap threshold:
@@ -117,6 +124,20 @@ class ChannelsLastRoIAlign:
             piece = slice(start, start + self.PIECE)
             self._pool([t[piece] for t in taps], out[piece])
         return out
+
+    def next_chunk(self) -> None:
+        """The next call writes into the first buffer again."""
+        self._calls = 0
+
+    def _output(self, num_rois: int) -> Tensor:
+        shape = (num_rois, self.channels, *self.output_size)
+        if not self.reuse_output:
+            return self.table.new_empty(shape, dtype=self.out_dtype)
+        k, self._calls = self._calls, self._calls + 1
+        if k == len(self._buffers) or len(self._buffers[k]) < num_rois:
+            buffer = self.table.new_empty(shape, dtype=self.out_dtype)
+            self._buffers[k:k + 1] = [buffer]
+        return self._buffers[k][:num_rois]
 
     def _taps(self, rois: Tensor) -> List[Tensor]:
         """Per axis and RoI, the rows of the table (y) or the columns (x)
@@ -186,7 +207,9 @@ def readonly_roi_pooler(extractor,
     It applies to a single-level extractor with mmcv's average
     :class:`~mmcv.ops.RoIAlign` of a fixed sampling grid, on CPU, without
     grad. Anything else returns None: use the extractor. Build it in the
-    pass (under its autocast), use it for the pass's chunks, then drop it.
+    pass (under its autocast), use it for the pass's chunks (calling
+    :meth:`~ChannelsLastRoIAlign.next_chunk` before each: its outputs are
+    reused), then drop it.
 
     Args:
         extractor: The RoI head's ``bbox_roi_extractor``.
@@ -219,7 +242,8 @@ def readonly_roi_pooler(extractor,
         layer.sampling_ratio,
         layer.aligned,
         table_dtype=table_dtype,
-        out_dtype=out_dtype)
+        out_dtype=out_dtype,
+        reuse_output=True)
 
 
 class _GatherLayer(nn.Module):
@@ -240,12 +264,15 @@ class _GatherLayer(nn.Module):
 
 
 @contextlib.contextmanager
-def readonly_roi_layer(extractor, x: Sequence[Tensor]) -> Iterator[None]:
+def readonly_roi_layer(
+        extractor,
+        x: Sequence[Tensor]) -> Iterator[Optional[ChannelsLastRoIAlign]]:
     """While active, ``extractor`` pools ``x[0]`` by the gather of
     :func:`readonly_roi_pooler`, where that applies; otherwise nothing
     changes. Whatever the RoI head's own forward does with the extractor
     (Double-Head calls it twice, once with scaled RoIs) stays as it is:
-    only the RoI layer is swapped.
+    only the RoI layer is swapped. Yields the gather (None where it does
+    not apply): call its ``next_chunk`` before each chunk of RoIs.
 
     Args:
         extractor: A RoI extractor with ``roi_layers`` (mmdet's
@@ -254,11 +281,11 @@ def readonly_roi_layer(extractor, x: Sequence[Tensor]) -> Iterator[None]:
     """
     pool = readonly_roi_pooler(extractor, x)
     if pool is None:
-        yield
+        yield None
         return
     layer = extractor.roi_layers[0]
     extractor.roi_layers[0] = _GatherLayer(layer, x[0], pool)
     try:
-        yield
+        yield pool
     finally:
         extractor.roi_layers[0] = layer

@@ -100,6 +100,33 @@ def test_readonly_roi_layer_swaps_the_layer_while_active():
         ChannelsLastRoIAlign(x[0], (7, 7), 1 / 16, 0)
 
 
+def test_chunks_reuse_their_output_buffers():
+    """Within a chunk each call gets memory of its own; after next_chunk
+    the calls reuse those buffers in order, growing one that is too
+    small."""
+    torch.manual_seed(0)
+    feat = torch.randn(2, 8, 11, 17)
+    rois = rois_on(2, 11, 17, stride=16, n=50)
+    layer = RoIAlign(7, 1 / 16, 2)
+    pool = ChannelsLastRoIAlign(feat, (7, 7), 1 / 16, 2, reuse_output=True)
+    first, second = pool(rois[:30]), pool(rois[30:])  # one chunk
+    assert first.data_ptr() != second.data_ptr()
+    torch.testing.assert_close(first, layer(feat, rois[:30]))
+    torch.testing.assert_close(second, layer(feat, rois[30:]))
+    pool.next_chunk()
+    again = pool(rois[:20])
+    assert again.data_ptr() == first.data_ptr() and again.is_contiguous()
+    torch.testing.assert_close(again, layer(feat, rois[:20]))
+    grown = pool(rois[:25])  # the second buffer holds 20 RoIs
+    assert grown.data_ptr() != second.data_ptr()
+    torch.testing.assert_close(grown, layer(feat, rois[:25]))
+    assert len(pool(rois[:0])) == 0
+    # without reuse, every result is its own
+    fresh = ChannelsLastRoIAlign(feat, (7, 7), 1 / 16, 2)
+    one, two = fresh(rois[:5]), fresh(rois[:5])
+    assert one.data_ptr() != two.data_ptr()
+
+
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
 def test_under_autocast_within_rounding_of_fp32(dtype):
     torch.manual_seed(0)
